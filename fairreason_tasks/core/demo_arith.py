@@ -1,4 +1,4 @@
-"""Demo task: seeded two-number additions with a one-line worked solution, and their grader.
+"""Demo task: seeded two-number additions with a column-by-column worked solution, and their grader.
 
 Not a benchmark. It is the reasoning pool of the tiny CPU recipes and `fairreason demo`: a
 2-layer model picks up the answer format (and some sums) within minutes on CPU, so the whole
@@ -45,11 +45,22 @@ def generate_problems(n: int, seed: int = 0, *, split: str = "train", max_operan
     return [_problem(a, b) for a, b in random.Random(seed).sample(pairs, n)]
 
 
+def column_addition(a: int, b: int) -> str:
+    """The worked solution: ones column, carry, tens column ("8 + 5 = 13, carry 1. 2 + 4 + 1 = 7.").
+
+    A 2-layer model does not learn to state a two-digit sum at once in CPU minutes, but it learns
+    these one-digit steps (each a fact from a table of 100) and carries them out on unseen pairs.
+    """
+    carry = (a % 10 + b % 10) // 10
+    return (f"{a % 10} + {b % 10} = {a % 10 + b % 10}, carry {carry}. "
+            f"{a // 10} + {b // 10} + {carry} = {a // 10 + b // 10 + carry}.")
+
+
 def _problem(a: int, b: int) -> ArithProblem:
     return ArithProblem(
         id=f"{DEMO_TASK}/{a}+{b}",
         question=f"What is {a} + {b}?",
-        solution=f"{a} + {b} = {a + b}",
+        solution=column_addition(a, b),
         answer=str(a + b),
     )
 

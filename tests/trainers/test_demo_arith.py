@@ -36,3 +36,13 @@ def test_training_and_heldout_problems_never_overlap():
     train = {p.id for p in demo_arith.generate_problems(1500, seed=0)}
     heldout = {p.id for p in demo_arith.generate_problems(300, seed=0, split="heldout")}
     assert train and heldout and not train & heldout
+
+
+def test_worked_solution_adds_column_by_column() -> None:
+    assert demo_arith.column_addition(38, 45) == "8 + 5 = 13, carry 1. 3 + 4 + 1 = 8."
+    assert demo_arith.column_addition(7, 2) == "7 + 2 = 9, carry 0. 0 + 0 + 0 = 0."
+    for a in range(50):
+        for b in range(50):
+            ones, tens = demo_arith.column_addition(a, b).rstrip(".").split(". ")
+            ones_sum, carry = int(ones.split(" = ")[1].split(",")[0]), int(ones.rsplit(" ", 1)[1])
+            assert 10 * int(tens.split(" = ")[1]) + ones_sum - 10 * carry == a + b
