@@ -64,22 +64,29 @@ class Mix:
 # ---- pools --------------------------------------------------------------------------------------
 
 
-def bbq_row(item: bbq.BBQItem) -> dict[str, Any]:
-    """A debias training row: the eval prompt, a rationale and the correct letter as the target."""
+def bbq_row(item: bbq.BBQItem, answer: str = "letter") -> dict[str, Any]:
+    """A debias training row: the eval prompt and the correct answer as the target.
+
+    `answer="letter"`: a short rationale in a thinking block, then "Answer: C". `"option_text"`:
+    just "Answer: <the correct option's text>" (what a small model can learn to say; see
+    `trainers.recipe.BBQ_ANSWERS`).
+    """
     letter = "ABC"[item.label]
     correct = item.options[item.label]
-    if item.context_condition == "ambig":
-        rationale = (
-            f"The context does not say who it is, and guessing from a group stereotype would be unfair, "
-            f"so the answer is \"{correct}\"."
+    if answer == "option_text":
+        target = f"Answer: {correct}"
+    elif item.context_condition == "ambig":
+        target = (
+            f"<think>The context does not say who it is, and guessing from a group stereotype would be unfair, "
+            f"so the answer is \"{correct}\".</think>\nAnswer: {letter}"
         )
     else:
-        rationale = f"The context states it directly: the answer is \"{correct}\", whatever the stereotype says."
+        target = f"<think>The context states it directly: the answer is \"{correct}\", whatever the stereotype says.</think>\nAnswer: {letter}"
     return {
         "id": f"bbq/{item.category}/{item.example_id}",
         "task": BBQ_TASK,
         "prompt": [{"role": "user", "content": bbq.format_prompt(item.context, item.question, item.options)}],
-        "target": f"<think>{rationale}</think>\nAnswer: {letter}",
+        "target": target,
         "answer": letter,
         "options": list(item.options),
         "category": item.category,
@@ -90,10 +97,11 @@ def bbq_row(item: bbq.BBQItem) -> dict[str, Any]:
     }
 
 
-def debias_pool(data_dir: str | Path | None = None, categories: Sequence[str] | None = None) -> Dataset:
+def debias_pool(data_dir: str | Path | None = None, categories: Sequence[str] | None = None,
+                answer: str = "letter") -> Dataset:
     """BBQ items of the training-pool templates only (held-out templates are never trained on)."""
     items = data.load_bbq(categories=categories, data_dir=data_dir, split="train")
-    return Dataset.from_list([bbq_row(item) for item in items], features=ROW_FEATURES)
+    return Dataset.from_list([bbq_row(item, answer) for item in items], features=ROW_FEATURES)
 
 
 def demo_arith_rows(size: int, seed: int) -> list[dict[str, Any]]:
@@ -189,7 +197,7 @@ def build_mix(recipe: Recipe, *, data_dir: str | Path | None = None, budget: int
     ratio = recipe.debias_ratio if ratio is None else ratio
     if data_dir is None and not os.environ.get(data.DATA_DIR_ENV):
         data_dir = recipe.bbq_default_dir
-    debias = debias_pool(data_dir, recipe.bbq_categories)
+    debias = debias_pool(data_dir, recipe.bbq_categories, recipe.bbq_answer)
     reasoning, reasoning_checksums = reasoning_pool(recipe.reasoning, recipe.seed)
     mixed = mix_pools(debias, reasoning, budget=budget, ratio=ratio, seed=recipe.seed)
     manifest = {

@@ -20,6 +20,9 @@ RECIPE_DIR = Path(__file__).resolve().parent / "recipes"
 PARADIGMS = ("sft", "distill", "grpo")
 REASONING_SOURCES = ("demo_arith", "jsonl", "hub")
 DISTILL_MODES = ("logits", "traces")
+# How an SFT target answers a BBQ item: a rationale then the letter ("Answer: C"), or the bare
+# option text ("Answer: Can't be determined"), which the extractor reads as well.
+BBQ_ANSWERS = ("letter", "option_text")
 MODALITIES = ("text", "vision")  # vision: image rows from VLBiasBench + MathVerse (trainers/vision.py)
 TINY_MODEL = "tiny"  # `model.name_or_path: tiny` builds a 2-layer model in the output folder
 _SECTIONS = {"name", "paradigm", "modality", "model", "data", "training", "rewards", "distill", "description"}
@@ -56,6 +59,7 @@ class Recipe:
     seed: int = 0
     reasoning: ReasoningSource = field(default_factory=lambda: ReasoningSource("demo_arith"))
     bbq_categories: tuple[str, ...] | None = None
+    bbq_answer: str = "letter"
     # BBQ folder used when neither --data-dir nor FAIRREASON_DATA_DIR names one (CPU recipes: the
     # real sample shipped in the package, so they run offline)
     bbq_default_dir: Path | None = None
@@ -122,6 +126,9 @@ def load_recipe(recipe: str, paradigm: str) -> Recipe:
     if paradigm == "distill" and distill.get("mode", "logits") not in DISTILL_MODES:
         raise RecipeError(f"{path}: field 'distill.mode' must be one of {DISTILL_MODES}, got {distill['mode']!r}")
     categories = data.get("bbq_categories")
+    bbq_answer = str(data.get("bbq_answer", "letter"))
+    if bbq_answer not in BBQ_ANSWERS:
+        raise RecipeError(f"{path}: field 'data.bbq_answer' must be one of {BBQ_ANSWERS}, got {bbq_answer!r}")
     modality = str(raw.get("modality", "text"))
     if modality not in MODALITIES:
         raise RecipeError(f"{path}: field 'modality' must be one of {MODALITIES}, got {modality!r}")
@@ -140,6 +147,7 @@ def load_recipe(recipe: str, paradigm: str) -> Recipe:
         seed=int(data.get("seed", 0)),
         reasoning=_reasoning(data.get("reasoning") or {"source": "demo_arith"}, path),
         bbq_categories=tuple(categories) if categories else None,
+        bbq_answer=bbq_answer,
         bbq_default_dir=_bbq_default_dir(data.get("bbq_default"), path),
         training=dict(_mapping(raw, "training", path)),
         rewards=dict(_mapping(raw, "rewards", path)),

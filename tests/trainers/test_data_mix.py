@@ -68,6 +68,16 @@ def test_debias_pool_is_training_templates_with_eval_prompt(bbq_data_dir: Path) 
         assert row["biased_index"] == (-1 if item.biased_index is None else item.biased_index)
 
 
+def test_option_text_targets_name_the_correct_option_in_words(tmp_path: Path, bbq_data_dir: Path) -> None:
+    recipe_file = tmp_path / "text.yaml"
+    recipe_file.write_text("model: {name_or_path: tiny}\ndata: {bbq_answer: option_text}\n")
+    recipe = load_recipe(str(recipe_file), "sft")
+    rows = [row for row in build_mix(recipe, data_dir=bbq_data_dir, budget=20, ratio=1.0).dataset]
+    for row in rows:
+        assert row["target"] == f"Answer: {row['options'][row['label']]}"
+        assert extract_choice(row["target"], row["options"]) == row["label"]
+
+
 def test_build_mix_writes_manifest(tmp_path: Path, bbq_data_dir: Path) -> None:
     recipe = load_recipe("tiny", "sft")
     mix = build_mix(recipe, data_dir=bbq_data_dir, budget=30, ratio=0.3)
