@@ -144,6 +144,17 @@ def _sample_manifest(folder: Path) -> dict[str, str]:
     return dict(files)
 
 
+def sample_file(folder: str | os.PathLike[str], relpath: str) -> Path:
+    """A file of a sample folder that its sample manifest lists, checked against the sha256 there."""
+    folder = Path(folder)
+    expected = _sample_manifest(folder).get(relpath)
+    if expected is None:
+        raise DataError(f"{folder / relpath} is not listed in {folder / SAMPLE_MANIFEST}")
+    if not (folder / relpath).is_file():
+        raise DataError(f"{folder / relpath} is listed in {folder / SAMPLE_MANIFEST} but missing")
+    return _verify(folder / relpath, relpath, expected, f"sample listed in {folder / SAMPLE_MANIFEST}")
+
+
 def _verify(path: Path, relpath: str, expected: str, what: str) -> Path:
     found = _sha256(path)
     if found != expected:

@@ -90,6 +90,20 @@ def test_a_sample_changed_after_its_manifest_fails(tmp_path):
         data.load_bbq("Religion", data_dir=folder)
 
 
+def test_sample_file_is_checked_against_the_manifest(tmp_path):
+    folder = _copy_fixture(tmp_path, ("Religion",))
+    assert data.sample_file(folder, "bbq/Religion.jsonl") == folder / "bbq" / "Religion.jsonl"
+    with pytest.raises(data.DataError, match="extra.jsonl is not listed in .*fairreason_sample_manifest.json"):
+        data.sample_file(folder, "extra.jsonl")
+    path = folder / "bbq" / "Religion.jsonl"
+    path.write_text(path.read_text().replace("Muslim", "Buddhist", 1))
+    with pytest.raises(data.DataError, match="checksum mismatch for .*Religion.jsonl"):
+        data.sample_file(folder, "bbq/Religion.jsonl")
+    path.unlink()
+    with pytest.raises(data.DataError, match="listed in .* but missing"):
+        data.sample_file(folder, "bbq/Religion.jsonl")
+
+
 def test_missing_categories_are_named_in_a_warning(tmp_path, caplog):
     folder = _copy_fixture(tmp_path, ("Age", "Religion"))
     with caplog.at_level(logging.WARNING, logger=data.__name__):
