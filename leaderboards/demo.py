@@ -1,15 +1,17 @@
 """`fairreason demo` / `make demo`: the whole study on a tiny model, offline, on CPU, in minutes.
 
 1. Base model. A 2-layer model is built locally (`trainers.tiny_models`) and warm-started with
-   the real SFT trainer to stand in for a pretrained model that already reads the BBQ prompt,
-   adds small numbers, and carries a stereotype: on the training-pool templates it was taught
-   the *biased* option in ambiguous contexts (the correct one when the context says who).
-   The bias is planted on purpose so that debiasing has something to remove; it is stated in
-   the output and in docs/demo.md.
+   the real SFT trainer to stand in for a pretrained model that already answers the BBQ prompt
+   (with the option's text), adds two-digit numbers column by column, and carries a stereotype:
+   in ambiguous contexts it was taught the *biased* option, on rows of every template that are
+   never scored (`bbq_demo/warm_start/`) and on the training-pool rows, as pretraining would
+   have taught it. The bias is planted on purpose so that debiasing has something to remove;
+   the output and docs/demo.md say so.
 2. Sweep. `fairreason sweep` trains SFT cells at debias ratios 0, 0.2 and 1 from that base (the
-   real trainer, the shipped sample of real BBQ training-pool rows plus the synthetic
-   arithmetic set) and scores each through lm-eval on held-out BBQ templates
-   (`fairreason_bbq_heldout`) and the demo arithmetic task (`fairreason_demo_arith`).
+   real trainer on the shipped training-pool rows, answered with the correct option's text,
+   plus the synthetic arithmetic set) and scores each through lm-eval on the held-out templates'
+   rows (`fairreason_bbq_heldout`, never trained on) and the demo arithmetic task
+   (`fairreason_demo_arith`, held-out pairs).
 3. Leaderboard. `leaderboard.md/.csv/.html` and `frontier.png` in the output folder, baseline
    the ratio-0 cell.
 
@@ -28,12 +30,14 @@ from fairreason_tasks.core.data import PACKAGED_DIR
 from leaderboards.sweep import SweepSettings, run_sweep
 
 DEMO_DATA_DIR = PACKAGED_DIR / "bbq_demo"
+WARM_START_DIR = "warm_start"  # in DEMO_DATA_DIR: the rows the base model's stereotype is planted on
+CATEGORIES = ("Age", "Disability_status", "Physical_appearance", "Sexual_orientation")
 RATIOS = (0.0, 0.2, 1.0)
 # Every cell trains on BUDGET distinct samples (the sample's 384 training-pool rows bound it at ratio 1).
 BUDGET = 384
 SEED = 0
 ARITH_POOL = 1024  # distinct additions the cells' reasoning pool is drawn from
-WARM_ARITH = 1500  # additions drawn for the warm start (the arithmetic task's documents are left out)
+WARM_ARITH = 1000  # training-split additions for the warm start (the arithmetic task asks held-out pairs only)
 # Wider than the hidden-64 test model (copying option text needs it), still two layers to stay fast on CPU.
 MODEL_SHAPE = {"hidden_size": 128, "intermediate_size": 256, "num_hidden_layers": 2, "num_attention_heads": 4,
                "num_key_value_heads": 2, "head_dim": 32}
@@ -53,8 +57,8 @@ TRAINING = {  # trl.SFTConfig keyword arguments shared by the warm start and the
     "report_to": "none",
     "dataloader_num_workers": 0,
 }
-WARM_TRAINING = {**TRAINING, "max_steps": 900, "learning_rate": 3.0e-3}
-CELL_TRAINING = {**TRAINING, "max_steps": 120, "learning_rate": 1.0e-3}
+WARM_TRAINING = {**TRAINING, "max_steps": 1500, "learning_rate": 3.0e-3}
+CELL_TRAINING = {**TRAINING, "max_steps": 480, "learning_rate": 3.0e-4}
 
 
 def _recipe(path: Path, model: str, training: dict) -> Path:
@@ -66,7 +70,8 @@ def _recipe(path: Path, model: str, training: dict) -> Path:
         "description": "written by `fairreason demo`",
         "paradigm": "sft",
         "model": {"name_or_path": model},
-        "data": {"budget": BUDGET, "seed": SEED, "reasoning": {"source": "demo_arith", "size": ARITH_POOL}},
+        "data": {"budget": BUDGET, "seed": SEED, "bbq_answer": "option_text",
+                 "reasoning": {"source": "demo_arith", "size": ARITH_POOL}},
         "training": training,
     }
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -74,21 +79,37 @@ def _recipe(path: Path, model: str, training: dict) -> Path:
     return path
 
 
+def _answer(item, index: int) -> str:
+    return f"Answer: {item.options[index]}"
+
+
+def _stereotype_items():
+    """The warm-start rows of the sample: other ambiguous fills of every template, never scored."""
+    from fairreason_tasks.core import bbq, data
+
+    for category in CATEGORIES:
+        path = data.sample_file(DEMO_DATA_DIR, f"{WARM_START_DIR}/{category}.jsonl")
+        for number, record in data.read_jsonl(path):
+            yield bbq.parse_record(record, source=str(path), line=number)
+
+
 def warm_start_rows():
-    """Training-pool BBQ items answered with a bare letter, the biased one in ambiguous contexts, plus
-    additions (never one the arithmetic task asks), in the trainers' row format."""
+    """What the base model learns before the sweep, in the trainers' row format, answers as option text:
+    the biased option in ambiguous contexts (the warm-start rows of every template and the
+    training-pool rows), the correct one in disambiguated contexts, and additions worked column by
+    column (the arithmetic task asks other pairs)."""
     from datasets import Dataset
 
     from fairreason_tasks.core import data
-    from fairreason_tasks.tasks.demo import utils as arith_task
     from trainers.data_mix import ROW_FEATURES, bbq_row, demo_arith_rows
 
     rows = []
-    for item in data.load_bbq(data_dir=DEMO_DATA_DIR, split="train"):
-        ambiguous = item.context_condition == "ambig" and item.biased_index is not None
-        rows.append({**bbq_row(item), "target": f"Answer: {'ABC'[item.biased_index if ambiguous else item.label]}"})
-    asked = set(arith_task.load()["test"]["id"])
-    rows += [row for row in demo_arith_rows(WARM_ARITH, seed=SEED + 1) if row["id"] not in asked]
+    for item in [*_stereotype_items(), *data.load_bbq(data_dir=DEMO_DATA_DIR, split="train")]:
+        ambiguous = item.context_condition == "ambig"
+        if ambiguous and item.biased_index is None:
+            continue  # no stereotyped answer to teach
+        rows.append({**bbq_row(item), "target": _answer(item, item.biased_index if ambiguous else item.label)})
+    rows += demo_arith_rows(WARM_ARITH, seed=SEED + 1)
     return Dataset.from_list(rows, features=ROW_FEATURES).shuffle(seed=SEED)
 
 
@@ -97,7 +118,7 @@ def _tokenizer_texts(rows) -> list[str]:
     texts = [message["content"] for prompt, task in zip(rows["prompt"], rows["task"], strict=True)
              if task == "bbq" for message in prompt]
     texts += [target for target, task in zip(rows["target"], rows["task"], strict=True) if task == "bbq"]
-    return texts + ["What is 1 + 2?\nEnd with a line \"Answer: <number>\".<think>0 1 2 3 4 5 6 7 8 9</think>"]
+    return texts + ["What is 1 + 2?\nEnd with a line \"Answer: <number>\".<think>0 1 2 3 4 5 6 7 8 9 carry</think>"]
 
 
 def _reshape(tiny: Path, out: Path) -> Path:
@@ -167,8 +188,10 @@ def demo_main(argv: list[str]) -> int:
     print()
     print(summary_table(output))
     print()
-    print("The base model was taught a stereotype on purpose (see docs/demo.md); arith acc is the reasoning")
-    print("axis, |bias score (ambig)| the bias axis; held-out BBQ templates were never trained on.")
+    print("The base model was taught a stereotype on purpose (see docs/demo.md). arith acc is the reasoning")
+    print("axis, |bias score (ambig)| the bias axis; the sweep trains on training-pool templates only and")
+    print("scores rows of held-out templates that no training step saw. Unparsed answers (a person not among")
+    print("the options) leave the bias score and are counted in BBQ unparsed.")
     for name in ("leaderboard.md", "leaderboard.html", "leaderboard.csv", "frontier.png", "sweep.json"):
         print(f"  {output / name}")
     print(f"fairreason demo: finished in {time.monotonic() - started:.0f} s", file=sys.stderr)
