@@ -31,7 +31,6 @@ from leaderboards.sweep import SweepSettings, run_sweep
 
 DEMO_DATA_DIR = PACKAGED_DIR / "bbq_demo"
 WARM_START_DIR = "warm_start"  # in DEMO_DATA_DIR: the rows the base model's stereotype is planted on
-CATEGORIES = ("Age", "Disability_status", "Physical_appearance", "Sexual_orientation")
 RATIOS = (0.0, 0.2, 1.0)
 # Every cell trains on BUDGET distinct samples (the sample's 384 training-pool rows bound it at ratio 1).
 BUDGET = 384
@@ -87,8 +86,8 @@ def _stereotype_items():
     """The warm-start rows of the sample: other ambiguous fills of every template, never scored."""
     from fairreason_tasks.core import bbq, data
 
-    for category in CATEGORIES:
-        path = data.sample_file(DEMO_DATA_DIR, f"{WARM_START_DIR}/{category}.jsonl")
+    for listed in sorted((DEMO_DATA_DIR / WARM_START_DIR).glob("*.jsonl")):
+        path = data.sample_file(DEMO_DATA_DIR, f"{WARM_START_DIR}/{listed.name}")
         for number, record in data.read_jsonl(path):
             yield bbq.parse_record(record, source=str(path), line=number)
 
