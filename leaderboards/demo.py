@@ -78,10 +78,6 @@ def _recipe(path: Path, model: str, training: dict) -> Path:
     return path
 
 
-def _answer(item, index: int) -> str:
-    return f"Answer: {item.options[index]}"
-
-
 def _stereotype_items():
     """The warm-start rows of the sample: other ambiguous fills of every template, never scored."""
     from fairreason_tasks.core import bbq, data
@@ -100,14 +96,14 @@ def warm_start_rows():
     from datasets import Dataset
 
     from fairreason_tasks.core import data
-    from trainers.data_mix import ROW_FEATURES, bbq_row, demo_arith_rows
+    from trainers.data_mix import ROW_FEATURES, bbq_row, demo_arith_rows, option_text_target
 
     rows = []
     for item in [*_stereotype_items(), *data.load_bbq(data_dir=DEMO_DATA_DIR, split="train")]:
         ambiguous = item.context_condition == "ambig"
         if ambiguous and item.biased_index is None:
             continue  # no stereotyped answer to teach
-        rows.append({**bbq_row(item), "target": _answer(item, item.biased_index if ambiguous else item.label)})
+        rows.append({**bbq_row(item), "target": option_text_target(item, item.biased_index if ambiguous else item.label)})
     rows += demo_arith_rows(WARM_ARITH, seed=SEED + 1)
     return Dataset.from_list(rows, features=ROW_FEATURES).shuffle(seed=SEED)
 

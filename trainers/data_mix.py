@@ -64,6 +64,11 @@ class Mix:
 # ---- pools --------------------------------------------------------------------------------------
 
 
+def option_text_target(item: bbq.BBQItem, index: int) -> str:
+    """The `option_text` SFT target naming option `index` in words."""
+    return f"Answer: {item.options[index]}"
+
+
 def bbq_row(item: bbq.BBQItem, answer: str = "letter") -> dict[str, Any]:
     """A debias training row: the eval prompt and the correct answer as the target.
 
@@ -74,7 +79,7 @@ def bbq_row(item: bbq.BBQItem, answer: str = "letter") -> dict[str, Any]:
     letter = "ABC"[item.label]
     correct = item.options[item.label]
     if answer == "option_text":
-        target = f"Answer: {correct}"
+        target = option_text_target(item, item.label)
     elif item.context_condition == "ambig":
         target = (
             f"<think>The context does not say who it is, and guessing from a group stereotype would be unfair, "
