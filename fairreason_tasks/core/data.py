@@ -41,8 +41,9 @@ class DataError(RuntimeError):
 @dataclass(frozen=True, slots=True)
 class PinnedFile:
     url: str
-    sha256: str
+    sha256: str  # "" where only the git blob SHA-1 is known (five CBBQ files)
     size: int | None  # None where only the hash is published (the five large BBQ files)
+    git_blob_sha1: str | None = None  # sha1(b"blob <size>\0" + bytes): checkable from the bytes alone
 
 
 _BBQ_COMMIT = "bea11bd97d79217245b5871acd247b9d6eb24598"
@@ -86,6 +87,164 @@ REGISTRY.update(
             "b4e273c02d3e7fe1b74b59eae768fc8230bfb0f79539890cb56f4361caac0331",
             15813,
         ),
+    }
+)
+
+# CBBQ (Huang & Xiong 2023, CC BY-SA 4.0): the 28 CSVs of YFHuangxxxx/CBBQ at one commit, as
+# `cbbq/<category>/<condition>.csv`. sha256 where the bytes were available to us; the git blob
+# SHA-1 (listed by GitHub for every file) pins the other five.
+_CBBQ_COMMIT = "95eaf2eeaa0b936f3e97e3424f134e9d7655da98"
+_CBBQ_PINS = {
+    "SES/ambiguous": (
+        "0353f5f266d9df356bb3cde1d0ffdf91ceae7c61684547f6fb10c9e77d328fc0",
+        "b0886e92ad9fd95b04aae549904a744893114665",
+        1509233,
+    ),
+    "SES/disambiguous": (
+        "b594dd003ee77bee015abe0743f9db005d7cba87e8c70c231feebd09ed0e25ea",
+        "c88773f40fec61012dadf7bf846d41660ccdf16b",
+        2702357,
+    ),
+    "age/ambiguous": (
+        "e1fa287f341dda4ce92bb59fa5118453eb2e377c8acad133ad8a4c8c545042d1",
+        "6b263c89b366adb0506ca363419adbdad1669565",
+        2306503,
+    ),
+    "age/disambiguous": (
+        "",
+        "ff73ab74151c417edb0045c6408cf68cd7eb85d9",
+        None,
+    ),
+    "disability/ambiguous": (
+        "df2bf69b6435509a5047727b79e52f614ccdcd0c1bcc483de89317d285587e47",
+        "90a42d9a666213475d3ba872433f2952fe15f646",
+        735845,
+    ),
+    "disability/disambiguous": (
+        "5bfcdde2499af53463bcde7955fcbd0f0bf4095adb271fd973b0768741dc1faf",
+        "b7cdbdd8b4a0ee4ec9763059f9926670babb2aba",
+        1120829,
+    ),
+    "disease/ambiguous": (
+        "db7a22c7cd1c8b4cb68142c2979542fa74116bc7d3bc0e600291957205650488",
+        "99f8b68534d29d5f0895ce357d0c9802cf6213f0",
+        201917,
+    ),
+    "disease/disambiguous": (
+        "42cdbc7c56b9c727768b725d081b8a051f01ebcf382c7d483bbc7598be296ef2",
+        "38a504a498aea26c288551eeadbdade75c1a4337",
+        430391,
+    ),
+    "educational_qualification/ambiguous": (
+        "eb4af36eb0b20df3b34cacff42dd41935d778feb5af983e23b32dd17cdbb8383",
+        "199a6a2fe2b7e9b295d2501ece9632dfbdbc68cb",
+        635297,
+    ),
+    "educational_qualification/disambiguous": (
+        "9a768070396300d0699ccfb311c2a3e37e8dba3f884dfe9a9cf14c92aa12eedd",
+        "bee253fa81a42b02e71356bd529d913b7ec371a1",
+        1114937,
+    ),
+    "ethnicity/ambiguous": (
+        "15ad06f2d17e9cab20b72430d31a15f7efb019eda5de76124464dec262e8cacf",
+        "c0121fa8a87935b83be3ebd26c239b937af5b398",
+        294324,
+    ),
+    "ethnicity/disambiguous": (
+        "fc53047bed0c1dd15746da7cb46dad044e881c20d3eaba95f249be2a02f1a11c",
+        "77c0118ba7a9f2a2df0d99f117cb3ef2b1a20a19",
+        522762,
+    ),
+    "gender/ambiguous": (
+        "f928100a0a4651028272cadc339b2595b7775467c37029e433b58de79ac7b069",
+        "e38acf237a9eb23883e77dca4b14309fb63f0d8e",
+        447425,
+    ),
+    "gender/disambiguous": (
+        "ace38bcc96a3e4312ca16ffdc389e64f742e48eeaae165d58645c8826a68967b",
+        "5450c148c60200049fb08ed297e0623b560453a7",
+        881897,
+    ),
+    "household_registration/ambiguous": (
+        "a9a2fbca009e6ee68dfdb0225fbd3154081a4baab49f43d2170571485ad01693",
+        "d22712837f645f4834477b8f09ac29b9cbdd303b",
+        3494659,
+    ),
+    "household_registration/disambiguous": (
+        "",
+        "ea12c7a9fab85bdbf8e4ba152999686e21265df6",
+        None,
+    ),
+    "nationality/ambiguous": (
+        "38f8e8d728c31e8ef7886b76fca59e30fa61c23acb8017bc166c4313748c5b25",
+        "951c24b219cd8bb9efe4b6c73238715ec387aab4",
+        4040536,
+    ),
+    "nationality/disambiguous": (
+        "",
+        "350675c006ee93676f0b5907010be0a23edb78cc",
+        None,
+    ),
+    "physical_appearance/ambiguous": (
+        "7e5ac96789e8165561f592e70c710808852ae05543ae05a2bf7f743eb2471fb7",
+        "69397f886fc40539175e1216ea76915f4f95e213",
+        714509,
+    ),
+    "physical_appearance/disambiguous": (
+        "d91367169b851120566f3c67be98ae22e6361c2c7f859dc0441092c3a515d068",
+        "9c45e6d8a04fa06d78561f37a4e0caaa068672b6",
+        1099505,
+    ),
+    "race/ambiguous": (
+        "",
+        "7dbe34c418e4d478d48fd353138d4a3b331e0469",
+        None,
+    ),
+    "race/disambiguous": (
+        "",
+        "01e87003891c9f51d12698f8fbdf311f80e6ce57",
+        None,
+    ),
+    "region/ambiguous": (
+        "322246e5eea71fff77984141544cde6b3668e05f8792d8955a4c0594acae3d18",
+        "f5aa30bafb485fd78e3f06996d4dc77727ed9473",
+        635605,
+    ),
+    "region/disambiguous": (
+        "dbbd0bf0137a69cd9334592156e8d8d871d7bc09dd45c4d059e4864c21f3ca88",
+        "869a8c54f14a66aaeb0b707b5baf712632682a18",
+        1191373,
+    ),
+    "religion/ambiguous": (
+        "d557642a4b979f35d1c4bff26c6b2a3223564fa7ce67ee738ac8574505ae977b",
+        "4f861951cdd2dd3c49e4aa2e9e437e1f9c402033",
+        1158245,
+    ),
+    "religion/disambiguous": (
+        "f4fcbd80db93339916f453c561233704bb402d91a1093b20b024f55f64753e36",
+        "6f43d74916ffcd805ba8f8e20f9dd95eb424b20e",
+        2011901,
+    ),
+    "sexual_orientation/ambiguous": (
+        "a73703cdff2f199a8e6263e8d10a544a1b122890e79020f92a46a0a89ef99eb5",
+        "18561cd18e4588e979b4d552de1560533fa43432",
+        196212,
+    ),
+    "sexual_orientation/disambiguous": (
+        "1dc1de61dca1bff90bcbb050284d9a5f45a865792f95fde52a8bf6cd3ef9957f",
+        "1332b7ee4fc3677a2a92e188ce7e2c04f855ad3e",
+        355836,
+    ),
+}
+REGISTRY.update(
+    {
+        f"cbbq/{name}.csv": PinnedFile(
+            f"https://raw.githubusercontent.com/YFHuangxxxx/CBBQ/{_CBBQ_COMMIT}/data/{name}/{name.split('/')[1]}.csv",
+            sha256,
+            size,
+            git_blob_sha1=blob,
+        )
+        for name, (sha256, blob, size) in _CBBQ_PINS.items()
     }
 )
 
@@ -165,6 +324,30 @@ def _verify(path: Path, relpath: str, expected: str, what: str) -> Path:
     return path
 
 
+def git_blob_sha1(path: str | os.PathLike[str]) -> str:
+    """The SHA-1 git gives a file's bytes (`git hash-object`), to check files pinned only by it."""
+    path = Path(path)
+    digest = hashlib.sha1(f"blob {path.stat().st_size}\0".encode())
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _verify_pinned(path: Path, relpath: str, pin: PinnedFile) -> Path:
+    """Check `path` against its pin: sha256 when known, else the git blob SHA-1."""
+    if pin.sha256:
+        return _verify(path, relpath, pin.sha256, "pinned")
+    found = git_blob_sha1(path)
+    if found != pin.git_blob_sha1:
+        raise DataError(
+            f"checksum mismatch for {path} ({relpath}): expected git blob SHA-1 {pin.git_blob_sha1} (pinned), "
+            f"found {found}"
+        )
+    _verified[relpath] = _sha256(path)
+    return path
+
+
 def _download(relpath: str, pin: PinnedFile, target: Path) -> Path:
     """Fetch into `target` atomically: temp file in the same folder, hash checked, then renamed."""
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -184,11 +367,13 @@ def _download(relpath: str, pin: PinnedFile, target: Path) -> Path:
                 shown = f"{done * 100 // total:3d}%" if total else f"{done >> 10} KiB"
                 print(f"\rfairreason: downloading {relpath} {shown}", end="", file=sys.stderr, flush=True)
             print(file=sys.stderr)
-        if digest.hexdigest() != pin.sha256:
+        if pin.sha256 and digest.hexdigest() != pin.sha256:
             raise DataError(
                 f"checksum mismatch for download of {relpath} from {pin.url}: "
                 f"expected sha256 {pin.sha256}, found {digest.hexdigest()}"
             )
+        if not pin.sha256:
+            _verify_pinned(temp, relpath, pin)
         os.replace(temp, target)
     except BaseException as error:
         temp.unlink(missing_ok=True)
@@ -207,7 +392,7 @@ def resolve(relpath: str, data_dir: str | os.PathLike[str] | None = None) -> Pat
     if local is not None and (local / relpath).is_file():
         sample_hash = _sample_manifest(local).get(relpath)
         if sample_hash is None:
-            return _verify(local / relpath, relpath, pin.sha256, "pinned")
+            return _verify_pinned(local / relpath, relpath, pin)
         if local / relpath not in _announced_samples:
             _announced_samples.add(local / relpath)
             logger.warning(
@@ -216,8 +401,8 @@ def resolve(relpath: str, data_dir: str | os.PathLike[str] | None = None) -> Pat
         return _verify(local / relpath, relpath, sample_hash, f"sample listed in {local / SAMPLE_MANIFEST}")
     for folder in (PACKAGED_DIR, cache_dir()):
         if (folder / relpath).is_file():
-            return _verify(folder / relpath, relpath, pin.sha256, "pinned")
-    return _verify(_download(relpath, pin, cache_dir() / relpath), relpath, pin.sha256, "pinned")
+            return _verify_pinned(folder / relpath, relpath, pin)
+    return _verify_pinned(_download(relpath, pin, cache_dir() / relpath), relpath, pin)
 
 
 def read_jsonl(path: str | os.PathLike[str]) -> Iterator[tuple[int, dict]]:
