@@ -46,18 +46,32 @@ def _read_json(path: Path) -> dict:
     return payload
 
 
+def _mapping(value: Any, path: Path, where: str) -> dict:
+    if not isinstance(value, dict):
+        raise LeaderboardError(f"{path}: {where} must be a JSON object, found {type(value).__name__}")
+    return value
+
+
+def _numeric(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
 def _run_from_scores(path: Path) -> Run:
     payload = _read_json(path)
     for key in ("model", "tasks"):
         if key not in payload:
             raise LeaderboardError(f"{path}: not a fairreason scores.json (missing {key!r})")
-    name = (payload["model"] or {}).get("name")
-    if not name:
+    name = _mapping(payload["model"], path, "model").get("name")
+    if not name or not isinstance(name, str):
         raise LeaderboardError(f"{path}: missing model.name")
-    run = payload.get("run") or {}
-    tasks = {task: {k: float(v) for k, v in metrics.items() if isinstance(v, int | float)}
-             for task, metrics in payload["tasks"].items()}
-    return Run(model=str(name), source=path, paradigm=run.get("paradigm"), ratio=run.get("debias_ratio"),
+    run = _mapping(payload.get("run") or {}, path, "run")
+    tasks = {task: {k: float(v) for k, v in _mapping(metrics, path, f"tasks[{task!r}]").items() if _numeric(v)}
+             for task, metrics in _mapping(payload["tasks"], path, "tasks").items()}
+    ratio = run.get("debias_ratio")
+    if ratio is not None and not _numeric(ratio):
+        raise LeaderboardError(f"{path}: run.debias_ratio must be a number, found {ratio!r}")
+    paradigm = run.get("paradigm")
+    return Run(model=name, source=path, paradigm=None if paradigm is None else str(paradigm), ratio=ratio,
                tasks=tasks, axes=headline_axes(tasks))
 
 
@@ -159,30 +173,66 @@ def pareto_front(points: list[tuple[float, float]]) -> list[bool]:
     ]
 
 
+# Further bias measures other tasks report, shown as columns when any run has them:
+# (column, task, metric); the interval comes from `<metric>_ci_lo` / `_ci_hi` when the task gives one.
+EXTRA_METRICS: tuple[tuple[str, str, str], ...] = (
+    ("bias_intensity", "fairreason_open_bias", "bias_intensity"),
+    ("hidden_bias_rate", "fairreason_bbq", "hidden_bias_rate"),
+    ("cbbq_s_total", "fairreason_cbbq", "cbbq_s_total"),
+)
+
+
+def measured_on(run: Run) -> str:
+    """Which tasks a run's two axes come from; only runs measured on the same tasks are compared."""
+    reasoning = ", ".join(sorted(run.axes.get("reasoning_tasks") or {})) or "no reasoning task"
+    return f"reasoning: {reasoning}; bias: {run.axes.get('bias_task') or 'no bias task'}"
+
+
+def _extra_metrics(run: Run, present: list[tuple[str, str, str]]) -> dict[str, float | None]:
+    values: dict[str, float | None] = {}
+    for column, task, metric in present:
+        metrics = run.tasks.get(task, {})
+        values[column] = metrics.get(metric)
+        values[f"{column}_ci_lo"] = metrics.get(f"{metric}_ci_lo")
+        values[f"{column}_ci_hi"] = metrics.get(f"{metric}_ci_hi")
+    return values
+
+
 def compare(runs: list[Run], *, baseline: str, min_retention: float = DEFAULT_MIN_RETENTION) -> pd.DataFrame:
     """Per model: both axes, retention and relative stereotype reduction against `baseline`,
-    whether it is on the Pareto frontier, and the sweet spot."""
+    whether it is on the Pareto frontier, and the sweet spot.
+
+    Only runs whose axes come from the baseline's tasks (`measured_on`) are compared with it: a
+    reasoning mean over other tasks is another quantity. The others keep their own numbers, get no
+    retention, reduction or frontier, and are flagged `comparable=False`. Why nothing could be
+    compared is written into `table.attrs["notes"]`.
+    """
     by_name = {run.model: run for run in runs}
     if baseline not in by_name:
         raise LeaderboardError(f"baseline {baseline!r} is not among the models: {', '.join(sorted(by_name))}")
-    base = by_name[baseline].axes
+    base_run = by_name[baseline]
+    base, base_tasks = base_run.axes, measured_on(base_run)
+    present = [extra for extra in EXTRA_METRICS if any(extra[2] in run.tasks.get(extra[1], {}) for run in runs)]
     rows = []
     for run in runs:
         axes = run.axes
+        comparable = measured_on(run) == base_tasks
         reasoning, bias = axes.get("reasoning"), axes.get("bias_ambig_abs")
         ci = axes.get("bias_ambig_ci") or [None, None]
         retention = (100 * reasoning / base["reasoning"]
-                     if reasoning is not None and base.get("reasoning") else None)
+                     if comparable and reasoning is not None and base.get("reasoning") else None)
         reduction = (100 * (base["bias_ambig_abs"] - bias) / base["bias_ambig_abs"]
-                     if bias is not None and base.get("bias_ambig_abs") else None)
+                     if comparable and bias is not None and base.get("bias_ambig_abs") else None)
         rows.append({"model": run.model, "paradigm": run.paradigm, "ratio": run.ratio,
                      "reasoning": reasoning, "reasoning_stderr": axes.get("reasoning_stderr"),
                      "abs_bias_ambig": bias, "bias_ambig": axes.get("bias_ambig"),
                      "bias_ambig_ci_lo": ci[0], "bias_ambig_ci_hi": ci[1],
                      "abs_bias_disambig": axes.get("bias_disambig_abs"),
-                     "retention_pct": retention, "stereotype_reduction_pct": reduction})
+                     "retention_pct": retention, "stereotype_reduction_pct": reduction,
+                     **_extra_metrics(run, present),
+                     "measured_on": measured_on(run), "comparable": comparable})
     table = pd.DataFrame(rows)
-    scored = table["reasoning"].notna() & table["abs_bias_ambig"].notna()
+    scored = table["comparable"] & table["reasoning"].notna() & table["abs_bias_ambig"].notna()
     front = pareto_front(list(zip(table.loc[scored, "reasoning"], table.loc[scored, "abs_bias_ambig"], strict=True)))
     table["on_frontier"] = False
     if front:
@@ -192,5 +242,54 @@ def compare(runs: list[Run], *, baseline: str, min_retention: float = DEFAULT_MI
     if not eligible.empty:
         best = eligible.sort_values(["stereotype_reduction_pct", "reasoning"], ascending=False).index[0]
         table.loc[best, "sweet_spot"] = True
-    table.attrs.update(baseline=baseline, min_retention=min_retention)
-    return table.sort_values(["on_frontier", "reasoning"], ascending=False, na_position="last").reset_index(drop=True)
+    table.attrs.update(baseline=baseline, min_retention=min_retention, measured_on=base_tasks,
+                       extra_metrics=[column for column, _, _ in present],
+                       notes=_notes(table, base_run))
+    return table.sort_values(["comparable", "on_frontier", "reasoning"], ascending=False,
+                             na_position="last").reset_index(drop=True)
+
+
+def _notes(table: pd.DataFrame, base_run: Run) -> list[str]:
+    """What a reader must know before trusting the frontier: runs set apart, missing axes."""
+    notes = []
+    apart = table.loc[~table["comparable"], "model"].tolist()
+    if apart:
+        notes.append(f"{len(apart)} model(s) were measured on other tasks than the baseline "
+                     f"({measured_on(base_run)}) and are shown apart, without retention, reduction or "
+                     f"frontier: {', '.join(map(str, apart))}.")
+    comparable = table[table["comparable"]]
+    if comparable["abs_bias_ambig"].isna().all():
+        notes.append("No frontier: no comparable model has a defined |s_AMB| (no BBQ-style bias task in "
+                     "its results, or its bias score is undefined); score the bias suite to get one.")
+    elif comparable["reasoning"].isna().all():
+        notes.append("No frontier: no comparable model has a reasoning score; score the reasoning suite "
+                     "to get one.")
+    return notes
+
+
+def category_bias(runs: list[Run]) -> tuple[list[str], list[dict[str, Any]]]:
+    """Per-category view of each run's bias task: (categories, one record per run).
+
+    A record holds, per category, s_AMB and s_DIS with their intervals and `n` (the task's
+    `n_items_<Category>` when it reports one, else None).
+    """
+    categories: set[str] = set()
+    records = []
+    for run in runs:
+        metrics = run.tasks.get(run.axes.get("bias_task") or "", {})
+        cells: dict[str, dict[str, float | None]] = {}
+        for key in metrics:
+            if not key.startswith("bias_score_ambig_") or key.startswith("bias_score_ambig_ci_"):
+                continue
+            category = key.removeprefix("bias_score_ambig_")
+            cells[category] = {
+                "ambig": metrics[key], "disambig": metrics.get(f"bias_score_disambig_{category}"),
+                "ambig_ci_lo": metrics.get(f"bias_score_ambig_ci_lo_{category}"),
+                "ambig_ci_hi": metrics.get(f"bias_score_ambig_ci_hi_{category}"),
+                "disambig_ci_lo": metrics.get(f"bias_score_disambig_ci_lo_{category}"),
+                "disambig_ci_hi": metrics.get(f"bias_score_disambig_ci_hi_{category}"),
+                "n": metrics.get(f"n_items_{category}"),
+            }
+        categories.update(cells)
+        records.append({"model": run.model, "paradigm": run.paradigm, "cells": cells})
+    return sorted(categories), records

@@ -6,6 +6,11 @@ A check fails only when the change is both beyond its threshold AND beyond the n
   each run's 95 % template-bootstrap interval (no noise allowance when an interval is missing);
 - reasoning: retention = reasoning_candidate / reasoning_baseline fails when retention <
   --min-retention and the drop exceeds 1.96 * sqrt(se_b^2 + se_c^2) (the runs' standard errors).
+
+Exit status: 0 when the candidate is judged no worse, 1 when it is judged worse, 2 when the gate
+cannot judge (a run lacks an axis, holds NaN, Inf or a non-number where a score belongs, the two
+runs measure reasoning on different tasks, or an input is malformed): a check that cannot judge
+never passes.
 """
 
 from __future__ import annotations
@@ -17,7 +22,12 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from leaderboards.board import LeaderboardError, Run, load_runs
+from leaderboards.board import LeaderboardError, Run, load_runs, measured_on
+from leaderboards.render import markdown_text
+
+
+class CannotJudge(ValueError):
+    """The gate has no verdict for these inputs; the message says what is missing."""
 
 
 @dataclass
@@ -35,6 +45,50 @@ def _half_width(interval: list[float | None] | None) -> float:
     if not interval or None in interval:
         return 0.0
     return (interval[1] - interval[0]) / 2
+
+
+def _finite(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def judgeable_problems(run: Run) -> list[str]:
+    """Why a run cannot be judged (empty when it can): every score the checks read must be a finite
+    number, and so must any interval bound it reports (an infinite interval would excuse any rise)."""
+    problems = []
+    reasoning_tasks = run.axes.get("reasoning_tasks") or {}
+    if not reasoning_tasks:
+        problems.append("no reasoning task result (math500, aime, humaneval, ...)")
+    for task, metric in reasoning_tasks.items():
+        for key in (metric, f"{metric}_stderr"):
+            value = run.tasks.get(task, {}).get(key)
+            if (key == metric or value is not None) and not _finite(value):
+                problems.append(f"{task} {key} is {value!r}")
+    bias_task = run.axes.get("bias_task")
+    if not bias_task:
+        problems.append("no bias task result (fairreason_bbq or fairreason_bbq_heldout)")
+        return problems
+    metrics = run.tasks.get(bias_task, {})
+    for condition in ("ambig", "disambig"):
+        name = f"bias_score_{condition}"
+        value = metrics.get(name)
+        if not _finite(value):
+            problems.append(f"{bias_task} {name} is " + ("missing or not a number" if value is None else repr(value)))
+        for bound in (f"{name}_ci_lo", f"{name}_ci_hi"):
+            if bound in metrics and not _finite(metrics[bound]):
+                problems.append(f"{bias_task} {bound} is {metrics[bound]!r}")
+    return problems
+
+
+def check_judgeable(baseline: Run, candidate: Run) -> None:
+    """Raise CannotJudge naming each problem of either run, or the mismatch of their task sets."""
+    for role, run in (("baseline", baseline), ("candidate", candidate)):
+        problems = judgeable_problems(run)
+        if problems:
+            raise CannotJudge(f"cannot judge the {role} {' '.join(run.model.split())!r} ({run.source}): "
+                              + "; ".join(problems))
+    if measured_on(baseline) != measured_on(candidate):
+        raise CannotJudge(f"cannot judge: the baseline is measured on {measured_on(baseline)} but the candidate "
+                          f"on {measured_on(candidate)}; score both with the same tasks")
 
 
 def _bias_check(condition: str, base: Run, cand: Run, max_increase: float) -> Check:
@@ -74,14 +128,24 @@ def _fmt(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.3f}"
 
 
+def _describe(run: Run) -> str:
+    return f"{markdown_text(run.model)} ({markdown_text(run.source)})"
+
+
 def summary_markdown(baseline: Run, candidate: Run, checks: list[Check]) -> str:
+    """The verdict, the two runs and one table row per check; every name escaped to one line."""
     verdict = "FAIL" if any(check.failed for check in checks) else "PASS"
     lines = [f"### fairreason gate: {verdict}", "",
-             f"Baseline `{baseline.model}` ({baseline.source}) vs candidate `{candidate.model}` ({candidate.source}).",
+             f"Baseline {_describe(baseline)} vs candidate {_describe(candidate)}.",
              "", "| check | baseline | candidate | change | allowed | result |", "|---|---|---|---|---|---|"]
-    lines += [f"| {c.name} | {_fmt(c.baseline)} | {_fmt(c.candidate)} | {c.change} | {c.limit} | "
-              f"{'fail' if c.failed else 'pass'} |" for c in checks]
+    lines += ["| " + " | ".join(markdown_text(cell) for cell in (
+        c.name, _fmt(c.baseline), _fmt(c.candidate), c.change, c.limit, "fail" if c.failed else "pass")) + " |"
+        for c in checks]
     return "\n".join(lines) + "\n"
+
+
+def cannot_judge_markdown(reason: str) -> str:
+    return f"### fairreason gate: CANNOT JUDGE\n\n{markdown_text(reason)}\n"
 
 
 def _one_run(path: str) -> Run:
@@ -89,6 +153,12 @@ def _one_run(path: str) -> Run:
     if len(runs) != 1:
         raise LeaderboardError(f"{path}: holds results of {len(runs)} models; the gate compares one with one")
     return runs[0]
+
+
+def _publish(summary: str) -> None:
+    if os.environ.get("GITHUB_STEP_SUMMARY"):
+        with Path(os.environ["GITHUB_STEP_SUMMARY"]).open("a") as stream:
+            stream.write(summary)
 
 
 def gate_main(argv: list[str]) -> int:
@@ -101,16 +171,21 @@ def gate_main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     try:
         baseline, candidate = _one_run(args.baseline), _one_run(args.candidate)
-    except LeaderboardError as error:
-        print(f"fairreason gate: {error}", file=sys.stderr)
+        check_judgeable(baseline, candidate)
+        checks = evaluate_gate(baseline, candidate, max_bias_increase=args.max_bias_increase,
+                               min_retention=args.min_retention)
+    except (LeaderboardError, CannotJudge) as error:
+        reason = " ".join(str(error).split())
+        print(f"fairreason gate: {reason}", file=sys.stderr)
+        _publish(cannot_judge_markdown(reason))
         return 2
-    checks = evaluate_gate(baseline, candidate, max_bias_increase=args.max_bias_increase,
-                           min_retention=args.min_retention)
+    except Exception as error:  # noqa: BLE001  a gate that crashes must not read as "judged worse" (1)
+        print(f"fairreason gate: cannot judge: {type(error).__name__}: {' '.join(str(error).split())}",
+              file=sys.stderr)
+        return 2
     summary = summary_markdown(baseline, candidate, checks)
     print(summary)
-    if os.environ.get("GITHUB_STEP_SUMMARY"):
-        with Path(os.environ["GITHUB_STEP_SUMMARY"]).open("a") as stream:
-            stream.write(summary)
+    _publish(summary)
     failures = [check.reason for check in checks if check.failed]
     if failures:
         print("fairreason gate failed: " + "; ".join(failures) + ".", file=sys.stderr)

@@ -103,7 +103,7 @@ def test_leaderboard_axes_retention_reduction_frontier_and_sweet_spot(results_ro
     row = tidy[(tidy.model == "base") & (tidy.metric == "bias_score_ambig")].iloc[0]
     assert (row.value, row.ci_lo, row.ci_hi) == (0.20, 0.15, 0.25)
     markdown = (tmp_path / "board" / "leaderboard.md").read_text()
-    assert "relative" in markdown and "| grpo_r0.2 |" in markdown
+    assert "relative" in markdown and "| grpo\\_r0.2 |" in markdown
     png = (tmp_path / "board" / "frontier.png").read_bytes()
     assert png.startswith(b"\x89PNG") and len(png) > 10_000
 
@@ -118,8 +118,9 @@ def test_user_strings_are_escaped_in_html(tmp_path):
     build_leaderboard([root], baseline="<script>alert('base')</script>", output=tmp_path / "board")
     page = (tmp_path / "board" / "leaderboard.html").read_text()
     assert "<script>alert" not in page
-    assert "&lt;script&gt;alert(&#x27;sft_r0.2&#x27;)&lt;/script&gt;" in page
-    assert page.count("<script>") == 1  # only the page's own sorting script
+    assert "&lt;script&gt;alert(&#x27;base&#x27;)&lt;/script&gt;" in page  # the legend, escaped server-side
+    assert "\\u003cscript\\u003ealert('sft_r0.2')\\u003c/script\\u003e" in page  # the data, escaped JSON
+    assert page.count("<script>") == 1  # only the page's own script (the data element is typed JSON)
 
 
 def test_malformed_and_partial_results_name_the_file(tmp_path):
