@@ -161,14 +161,14 @@ h1{margin-bottom:.2em}h2{margin-top:1.6em}
 table{border-collapse:collapse;font-size:14px}
 th,td{border:1px solid #d0d0d0;padding:4px 8px;text-align:right;white-space:nowrap}
 th{background:#f2f2f2;cursor:pointer;user-select:none}th[data-order=asc]::after{content:" \\25B2"}
-th[data-order=desc]::after{content:" \\25BC"}td.text{text-align:left;white-space:normal;max-width:22em;word-break:break-all}
+th[data-order=desc]::after{content:" \\25BC"}td.text{text-align:left;white-space:normal;min-width:9em;max-width:24em;overflow-wrap:anywhere}
 tr.sweet td{background:#e8f6e8}
 .filters{display:flex;gap:1.5em;flex-wrap:wrap;align-items:center;margin:1em 0;padding:.6em;background:#f7f7f7}
 .filters label{margin-right:.7em}
 .bar{position:relative;display:inline-block;width:120px;height:10px;background:#eee;vertical-align:middle;margin-left:6px}
 .bar .ci{position:absolute;top:2px;height:6px;background:#8fb4dd}
 .bar .pt{position:absolute;top:0;width:3px;height:10px;background:#1f4e8c}
-.heat td{text-align:center;min-width:5.5em}.heat td small{display:block;color:#555;font-size:11px}
+.heat td{text-align:center;min-width:5.5em}.heat td.text{text-align:left}.heat td small{display:block;color:#555;font-size:11px}
 .plot img{max-width:100%;border:1px solid #ddd}
 """
 
