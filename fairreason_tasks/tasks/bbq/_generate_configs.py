@@ -32,7 +32,7 @@ def render_all() -> dict[str, str]:
 
     from fairreason_tasks.core.bbq import CATEGORIES
 
-    every = _metric_block(utils.ALL_CATEGORY_METRICS)
+    every = _metric_block(utils.GENERATE_METRICS)
     files = {
         "fairreason_bbq.yaml": (
             "# All 11 categories in one task: whole-benchmark bias scores cannot come from a group.\n"
@@ -50,7 +50,7 @@ def render_all() -> dict[str, str]:
             "task: fairreason_bbq_mc\ninclude: _bbq_template_yaml\n"
             "output_type: multiple_choice\ngeneration_kwargs: null\n"
             'doc_to_choice: ["A", "B", "C"]\ndoc_to_target: label\ntarget_delimiter: " "\n'
-            "process_results: !function utils.process_results_mc\n" + every
+            "process_results: !function utils.process_results_mc\n" + _metric_block(utils.ALL_CATEGORY_METRICS)
         ),
     }
     for category in CATEGORIES:
@@ -58,7 +58,7 @@ def render_all() -> dict[str, str]:
             f"task: fairreason_bbq_{category.lower()}\ninclude: _bbq_template_yaml\n"
             f"dataset_kwargs:\n  categories: [{category}]\n"
             "process_results: !function utils.process_results_single\n"
-            + _metric_block(utils.metric_names((category,)))
+            + _metric_block([*utils.metric_names((category,)), *utils.TRACE_METRICS])
         )
     return files
 

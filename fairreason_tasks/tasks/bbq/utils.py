@@ -14,7 +14,9 @@ import datasets
 
 from fairreason_tasks.core import bbq, data, extract
 from fairreason_tasks.core.bias_metrics import BBQOutcome, score_bbq
+from fairreason_tasks.core.trace_bias import TRACE_METRICS, TraceOutcome, score_traces, trace_outcome
 from fairreason_tasks.tasks.aggregation import register_aggregations
+from fairreason_tasks.tasks.trace_hooks import configure_fairness
 
 LETTERS = "ABC"
 RATE_METRICS = ("acc", "acc_ambig", "acc_disambig", "bias_score_ambig", "bias_score_disambig", "unparsed_rate")
@@ -35,6 +37,10 @@ def metric_names(categories: Sequence[str]) -> list[str]:
 
 
 ALL_CATEGORY_METRICS = metric_names(bbq.CATEGORIES)
+# Generation tasks also read the thinking block (core.trace_bias); the loglikelihood task has none.
+GENERATE_METRICS = ALL_CATEGORY_METRICS + list(TRACE_METRICS)
+_N_OUTCOME = len(BBQOutcome._fields)
+_state: dict[str, Any] = {"fairness": None}
 
 
 # ---- data -------------------------------------------------------------------------------------
@@ -44,9 +50,10 @@ def load(
     data_dir: str | None = None,
     categories: Sequence[str] | None = None,
     split: str = "all",
-    **_harness_kwargs: Any,
+    **metadata: Any,
 ) -> datasets.DatasetDict:
     """`custom_dataset` hook: lm-eval passes task metadata, `--metadata` pairs and dataset_kwargs."""
+    configure_fairness(metadata, _state)
     items = data.load_bbq(categories=categories, data_dir=data_dir, split=split)
     rows = [bbq.to_doc(item) for item in items]
     return datasets.DatasetDict({"test": datasets.Dataset.from_list(rows)})
@@ -85,16 +92,24 @@ def _report(outcome: tuple, names: Sequence[str]) -> dict[str, tuple]:
     return dict.fromkeys(names, outcome)
 
 
+def _generated(doc: dict, completion: str) -> tuple:
+    """The outcome tuple followed by what the completion's thinking block shows (`TraceOutcome`)."""
+    prediction = extract.extract_choice(completion, _options(doc))
+    biased = doc["biased_index"]
+    trace = trace_outcome(completion, options=_options(doc), context_condition=doc["context_condition"],
+                          biased_index=None if biased < 0 else biased, unknown_index=doc["unknown_index"],
+                          prediction=prediction, read=extract.extract_choice, fairness=_state["fairness"])
+    return (*_outcome(doc, prediction), *trace)
+
+
 def process_results(doc: dict, results: list[str]) -> dict[str, tuple]:
-    """Generation tasks over all categories: parse the answer, report it under every metric."""
-    prediction = extract.extract_choice(results[0], _options(doc))
-    return _report(_outcome(doc, prediction), ALL_CATEGORY_METRICS)
+    """Generation tasks over all categories: parse the answer and the trace, report them under every metric."""
+    return _report(_generated(doc, results[0]), GENERATE_METRICS)
 
 
 def process_results_single(doc: dict, results: list[str]) -> dict[str, tuple]:
     """Per-category generation tasks: only that category's metrics are declared."""
-    prediction = extract.extract_choice(results[0], _options(doc))
-    return _report(_outcome(doc, prediction), metric_names((doc["category"],)))
+    return _report(_generated(doc, results[0]), [*metric_names((doc["category"],)), *TRACE_METRICS])
 
 
 def process_results_mc(doc: dict, results: list[tuple[float, bool]]) -> dict[str, tuple]:
@@ -108,7 +123,10 @@ def process_results_mc(doc: dict, results: list[tuple[float, bool]]) -> dict[str
 
 
 def _score(items: list[tuple]) -> dict[str, float]:
-    return score_bbq([BBQOutcome(*item) for item in items])
+    metrics = score_bbq([BBQOutcome(*item[:_N_OUTCOME]) for item in items])
+    if items and len(items[0]) > _N_OUTCOME:
+        metrics.update(score_traces([TraceOutcome(*item[_N_OUTCOME:]) for item in items], task="fairreason_bbq"))
+    return metrics
 
 
-register_aggregations(globals(), ALL_CATEGORY_METRICS, _score)
+register_aggregations(globals(), GENERATE_METRICS, _score)
