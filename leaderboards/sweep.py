@@ -10,27 +10,38 @@ leaves a log behind). Layout under the output folder:
     leaderboard.md/.csv/.html, frontier.png   over all finished cells
 
 A cell counts as finished only when sweep.json says "done" and its scores.json exists. A rerun
-skips finished cells, retrains a cell whose training never completed (its checkpoint folder is
-wiped first, so a half-written checkpoint is never reused), rescores a trained cell whose
-scoring never completed, and retries failed cells.
+skips finished cells, retrains a cell whose training never completed (resuming from its newest
+complete `checkpoint-*`; a half-written one, without `trainer_state.json`, is removed first and
+never reused), rescores a trained cell whose scoring never completed, and retries failed cells.
+
+Processes: each command runs under `leaderboards.cell_process` (dies with the sweep, takes its
+process group with it) while the sweep holds the cell's lock, so two sweeps on one folder never
+train one cell twice. `--launcher slurm` sends the cells to a cluster instead
+(`leaderboards.launchers`); sweep.json stays the one record, written under a lock by the
+submitting command and by the jobs alike.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import fcntl
 import json
+import os
 import shlex
 import shutil
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from fairreason_tasks.scoring import write_json_atomically
+from leaderboards.cell_process import CellBusy, CellLock, start_supervised
 
 STATE_FILE = "sweep.json"
 STATE_SCHEMA = "fairreason.sweep/1"
@@ -54,7 +65,10 @@ class Cell:
 
     @property
     def name(self) -> str:
-        return f"{self.paradigm}_r{self.ratio:.2f}"
+        """`sft_r0.20`; a ratio two decimals cannot hold keeps all its digits (`sft_r0.101`), so distinct
+        ratios never share a cell."""
+        short = f"{self.ratio:.2f}"
+        return f"{self.paradigm}_r{short if float(short) == self.ratio else repr(self.ratio)}"
 
 
 @dataclass(frozen=True)
@@ -71,6 +85,10 @@ class SweepSettings:
     model_args: str = ""
     baseline: str | None = None
     min_retention: float | None = None
+    # a command prefix that starts `-m fairreason_tasks.cli train ...` on several GPUs, e.g.
+    # "accelerate launch --config_file trainers/scale_out/zero3.yaml"; $VARS are expanded in the job
+    train_launcher: str = ""
+    retry_failed: bool = False  # --launcher slurm: resubmit failed, timed-out and cancelled cells
 
     @property
     def cells(self) -> list[Cell]:
@@ -89,7 +107,9 @@ def _fairreason() -> list[str]:
 
 
 def train_command(settings: SweepSettings, cell: Cell, checkpoint: Path) -> list[str]:
-    command = [*_fairreason(), "train", cell.paradigm, "--recipe", settings.recipe,
+    start = [*shlex.split(settings.train_launcher), "-m", "fairreason_tasks.cli"] if settings.train_launcher \
+        else _fairreason()
+    command = [*start, "train", cell.paradigm, "--recipe", settings.recipe,
                "--debias-ratio", repr(cell.ratio), "--budget", str(settings.budget),
                "--output", str(checkpoint)]
     if settings.data_dir:
@@ -108,6 +128,20 @@ def score_command(settings: SweepSettings, cell: Cell, checkpoint: Path, scores:
     return command + shlex.split(settings.score_args)
 
 
+@dataclass(frozen=True)
+class CellCommands:
+    """The two command lines of a cell, fixed when the cell is started or submitted."""
+
+    train: list[str]
+    score: list[str]
+
+
+def cell_commands(settings: SweepSettings, cell: Cell) -> CellCommands:
+    folder = cell_dir(settings, cell)
+    return CellCommands(train_command(settings, cell, folder / "checkpoint"),
+                        score_command(settings, cell, folder / "checkpoint", folder / "scores"))
+
+
 # ---- state --------------------------------------------------------------------------------------
 
 
@@ -115,22 +149,45 @@ def _now() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def read_state_file(path: Path) -> dict[str, Any]:
+    """sweep.json as a dict; a file that is not one is an error naming it."""
+    try:
+        previous = json.loads(path.read_text(encoding="utf-8"))
+        previous["settings"], previous["cells"]  # noqa: B018 (both must be there)
+    except (OSError, json.JSONDecodeError, KeyError, TypeError) as error:
+        raise SweepError(f"{path}: not a sweep state file ({error}); choose another --output") from error
+    return previous
+
+
+def _user_file_mode() -> int:
+    """0666 less the process umask (what `open()` gives a new file), read without changing it."""
+    with contextlib.suppress(OSError, ValueError, StopIteration):
+        status = Path("/proc/self/status").read_text().splitlines()
+        return 0o666 & ~int(next(line for line in status if line.startswith("Umask:")).split()[1], 8)
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
 class SweepState:
-    """sweep.json: settings and one record per cell; saved atomically after every change."""
+    """sweep.json: settings and one record per cell, rewritten atomically after every change.
+
+    The submitting command and cluster jobs write it concurrently: every write re-reads the file
+    under an exclusive lock (`sweep.json.lock`) and changes only the records it was asked to.
+    """
 
     def __init__(self, settings: SweepSettings) -> None:
         self.path = settings.output / STATE_FILE
         self.settings = settings
         self.cells: dict[str, dict[str, Any]] = {}
+        self.launcher: dict[str, Any] | None = None
         if self.path.is_file():
             self._load_previous()
 
     def _load_previous(self) -> None:
-        try:
-            previous = json.loads(self.path.read_text(encoding="utf-8"))
-            pinned, cells = previous["settings"], previous["cells"]
-        except (json.JSONDecodeError, KeyError, TypeError) as error:
-            raise SweepError(f"{self.path}: not a sweep state file ({error}); choose another --output") from error
+        previous = read_state_file(self.path)
+        pinned, cells = previous["settings"], previous["cells"]
+        self.launcher = previous.get("launcher")
         for key, value in self.settings.pinned().items():
             if pinned.get(key) != value:
                 raise SweepError(
@@ -142,14 +199,36 @@ class SweepState:
     def record(self, cell: Cell) -> dict[str, Any]:
         return self.cells.setdefault(cell.name, {"paradigm": cell.paradigm, "ratio": cell.ratio, "status": "pending"})
 
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.path.with_name(STATE_FILE + ".lock"), "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            on_disk = read_state_file(self.path) if self.path.is_file() else {}
+            self.cells.update(on_disk.get("cells") or {})
+            self.launcher = self.launcher or on_disk.get("launcher")
+            yield
+            payload = {"schema": STATE_SCHEMA, "updated_utc": _now(), "settings": self.settings.pinned(),
+                       "cells": self.cells, **({"launcher": self.launcher} if self.launcher else {})}
+            write_json_atomically(self.path, payload)
+            os.chmod(self.path, _user_file_mode())
+
     def update(self, cell: Cell, **fields: Any) -> None:
-        self.record(cell).update(fields)
-        self.save()
+        """Change fields of one cell's record (other records are re-read, never overwritten)."""
+        with self._locked():
+            self.record(cell).update(fields)
 
     def save(self) -> None:
-        payload = {"schema": STATE_SCHEMA, "updated_utc": _now(), "settings": self.settings.pinned(),
-                   "cells": self.cells}
-        write_json_atomically(self.path, payload)
+        """Write records this process created that the file does not hold yet."""
+        mine, self.cells = self.cells, {}
+        with self._locked():
+            for name, record in mine.items():
+                self.cells.setdefault(name, record)
+
+    def refresh(self) -> None:
+        """Re-read what jobs wrote since."""
+        if self.path.is_file():
+            self.cells = dict(read_state_file(self.path)["cells"])
 
 
 # ---- running one cell ---------------------------------------------------------------------------
@@ -159,13 +238,13 @@ class _Interrupted(Exception):
     pass
 
 
-def _run_logged(command: list[str], log: Path) -> int:
-    """Run `command` with stdout and stderr into `log`; Ctrl-C stops the child and is re-raised."""
+def _run_logged(command: list[str], log: Path, lock: CellLock | None = None) -> int:
+    """Run `command` (supervised, holding `lock`) with its output into `log`; Ctrl-C stops it and is re-raised."""
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("w", encoding="utf-8") as stream:
         stream.write("$ " + shlex.join(command) + "\n")
         stream.flush()
-        process = subprocess.Popen(command, stdout=stream, stderr=subprocess.STDOUT, start_new_session=True)
+        process = start_supervised(command, stream, lock)
         try:
             return process.wait()
         except KeyboardInterrupt:
@@ -173,7 +252,7 @@ def _run_logged(command: list[str], log: Path) -> int:
             try:
                 process.wait(timeout=30)
             except subprocess.TimeoutExpired:
-                process.kill()
+                process.terminate()  # the supervisor stops the command's whole process group
                 process.wait()
             raise _Interrupted from None
 
@@ -197,17 +276,36 @@ def is_finished(state: SweepState, settings: SweepSettings, cell: Cell) -> bool:
     return record.get("status") == "done" and (cell_dir(settings, cell) / "scores" / "scores.json").is_file()
 
 
-def run_cell(state: SweepState, settings: SweepSettings, cell: Cell) -> bool:
+def prepare_resume(checkpoint: Path) -> str | None:
+    """Before (re)training: drop half-written `checkpoint-*` folders (no trainer_state.json, the file
+    the Trainer writes last) and the final-model marker; return the newest complete one, which the
+    trainer resumes from."""
+    complete = []
+    for folder in checkpoint.glob("checkpoint-*"):
+        if (folder / "trainer_state.json").is_file():
+            complete.append(folder)
+        else:
+            shutil.rmtree(folder, ignore_errors=True)
+    (checkpoint / "config.json").unlink(missing_ok=True)  # success is judged by a fresh final save
+    steps = {int(folder.name[len("checkpoint-"):]): folder for folder in complete
+             if folder.name[len("checkpoint-"):].isdigit()}
+    return str(steps[max(steps)]) if steps else None
+
+
+def run_cell(state: SweepState, settings: SweepSettings, cell: Cell, *, lock: CellLock | None = None,
+             commands: CellCommands | None = None) -> bool:
     """Train (unless a completed training is recorded) and score one cell; True when it finished."""
     folder = cell_dir(settings, cell)
     checkpoint, scores = folder / "checkpoint", folder / "scores"
+    commands = commands or cell_commands(settings, cell)
     trained = state.record(cell).get("trained") and (checkpoint / "config.json").is_file()
     if not trained:
-        shutil.rmtree(checkpoint, ignore_errors=True)  # a half-written checkpoint is never reused
+        resumed = prepare_resume(checkpoint)
         state.update(cell, status="running", stage="train", trained=False, started_utc=_now(), reason=None,
-                     log=str(folder / "train.log"))
+                     log=str(folder / "train.log"), resumed_from=resumed)
         started = time.monotonic()
-        returncode = _run_logged(train_command(settings, cell, checkpoint), folder / "train.log")
+        train = [os.path.expandvars(part) for part in commands.train]  # $SLURM_* of a launcher prefix
+        returncode = _run_logged(train, folder / "train.log", lock)
         if returncode != 0 or not (checkpoint / "config.json").is_file():
             why = _failure_reason("training", returncode, folder / "train.log")
             state.update(cell, status="failed", reason=why if returncode else f"no checkpoint written; {why}")
@@ -216,7 +314,7 @@ def run_cell(state: SweepState, settings: SweepSettings, cell: Cell) -> bool:
     shutil.rmtree(scores, ignore_errors=True)
     state.update(cell, status="running", stage="score", log=str(folder / "score.log"), reason=None)
     started = time.monotonic()
-    returncode = _run_logged(score_command(settings, cell, checkpoint, scores), folder / "score.log")
+    returncode = _run_logged(commands.score, folder / "score.log", lock)
     if returncode != 0 or not (scores / "scores.json").is_file():
         why = _failure_reason("scoring", returncode, folder / "score.log")
         state.update(cell, status="failed", reason=why if returncode else f"no scores.json written; {why}")
@@ -259,35 +357,61 @@ def build_leaderboard(settings: SweepSettings, finished: list[Cell]) -> int:
     return leaderboard_main(argv)
 
 
-def run_sweep(settings: SweepSettings) -> int:
-    """Run every unfinished cell; 0 when all cells finished, 1 when any failed, 130 on Ctrl-C."""
+def open_state(settings: SweepSettings) -> SweepState:
+    """sweep.json with a record for every cell of the grid (created, or checked against the settings)."""
     settings.output.mkdir(parents=True, exist_ok=True)
     state = SweepState(settings)
     for cell in settings.cells:
         state.record(cell)
     state.save()
+    return state
+
+
+def run_sweep(settings: SweepSettings) -> int:
+    """Run every unfinished cell here, one after another; 0 when all finished, 1 when any did not, 130 on Ctrl-C."""
+    state = open_state(settings)
     for cell in settings.cells:
         if is_finished(state, settings, cell):
             _progress(state, settings, f"{cell.name}: finished earlier, skipped")
             continue
-        previous = state.cells[cell.name].get("status")
-        redo = {"running": " (cut off earlier: redone)", "failed": " (failed earlier: retried)"}.get(previous, "")
-        state.update(cell, status="running")
-        _progress(state, settings, f"{cell.name}: training and scoring{redo}")
+        record = state.cells[cell.name]
+        if record.get("job_id") and record.get("status") in ("submitted", "running"):
+            _progress(state, settings, f"{cell.name}: skipped: cluster job {record['job_id']} has it "
+                                       f"(fairreason sweep --status {settings.output})")
+            continue
         try:
-            finished = run_cell(state, settings, cell)
-        except _Interrupted:
-            state.update(cell, status="running", reason="interrupted")
-            _progress(state, settings, f"{cell.name}: interrupted; rerun the same command to resume")
-            return 130
+            lock = CellLock(cell_dir(settings, cell)).acquire()
+        except CellBusy as error:
+            _progress(state, settings, f"{cell.name}: skipped: {error}")
+            continue
+        try:
+            previous = record.get("status")
+            redo = {"running": " (cut off earlier: redone)", "failed": " (failed earlier: retried)"}.get(previous, "")
+            state.update(cell, status="running", launcher="local", job_id=None)
+            _progress(state, settings, f"{cell.name}: training and scoring{redo}")
+            try:
+                finished = run_cell(state, settings, cell, lock=lock)
+            except _Interrupted:
+                state.update(cell, status="running", reason="interrupted")
+                _progress(state, settings, f"{cell.name}: interrupted; rerun the same command to resume")
+                return 130
+        finally:
+            lock.release()
         record = state.cells[cell.name]
         if finished:
             _progress(state, settings, f"{cell.name}: done ({record.get('train_seconds', 0)} s train, "
                                        f"{record['score_seconds']} s score)")
         else:
             _progress(state, settings, f"{cell.name}: FAILED: {record['reason']} (log: {record['log']})")
+    return finish(state, settings)
+
+
+def finish(state: SweepState, settings: SweepSettings) -> int:
+    """The leaderboard over every finished cell; 0 when all cells finished, else 1 with the reason."""
+    state.refresh()
     finished_cells = [cell for cell in settings.cells if is_finished(state, settings, cell)]
-    failed = [cell.name for cell in settings.cells if cell not in finished_cells]
+    failed = [cell.name for cell in settings.cells if state.cells[cell.name].get("status") == "failed"]
+    waiting = [cell.name for cell in settings.cells if cell not in finished_cells and cell.name not in failed]
     if finished_cells:
         try:
             built = build_leaderboard(settings, finished_cells) == 0
@@ -300,8 +424,10 @@ def run_sweep(settings: SweepSettings) -> int:
     if failed:
         print(f"fairreason sweep: {len(failed)} cell(s) failed: {', '.join(failed)}; see {state.path}",
               file=sys.stderr)
-        return 1
-    return 0
+    if waiting:
+        print(f"fairreason sweep: {len(waiting)} cell(s) not finished yet: {', '.join(waiting)}; "
+              f"fairreason sweep --status {settings.output}", file=sys.stderr)
+    return 1 if failed or waiting else 0
 
 
 # ---- command line -------------------------------------------------------------------------------
@@ -325,16 +451,22 @@ def _ratios(text: str) -> tuple[float, ...]:
     return ratios
 
 
+LAUNCHERS = ("local", "slurm")
+# --launcher slurm: flags that fill leaderboards.launchers.SlurmResources (over the recipe's `slurm:`)
+_RESOURCE_FLAGS = ("nodes", "gpus_per_node", "cpus_per_task", "mem_gb", "time", "partition", "account", "qos",
+                   "sbatch", "setup", "array_parallelism", "max_requeues")
+
+
 def parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="fairreason sweep",
         description="Train and score every (paradigm, debias ratio) cell, resumably, then build the leaderboard.",
     )
     parser.add_argument("--paradigms", type=_paradigms, default=("sft",), help="comma list of sft,distill,grpo")
-    parser.add_argument("--ratios", type=_ratios, required=True, help="comma list of debias ratios, e.g. 0,0.2,1")
-    parser.add_argument("--recipe", required=True, help="recipe name (tiny, qwen3_8b) or YAML path")
-    parser.add_argument("--budget", type=int, required=True, help="training samples per cell")
-    parser.add_argument("--output", type=Path, required=True, help="sweep folder (rerun with it to resume)")
+    parser.add_argument("--ratios", type=_ratios, help="comma list of debias ratios, e.g. 0,0.2,1 (required)")
+    parser.add_argument("--recipe", help="recipe name (tiny, qwen3_8b) or YAML path (required)")
+    parser.add_argument("--budget", type=int, help="training samples per cell (required)")
+    parser.add_argument("--output", type=Path, help="sweep folder (rerun with it to resume; required)")
     parser.add_argument("--data-dir", dest="data_dir", help="offline data folder for training and scoring")
     parser.add_argument("--limit", type=float, help="documents per task when scoring")
     parser.add_argument("--train-args", dest="train_args", default="",
@@ -346,10 +478,42 @@ def parser() -> argparse.ArgumentParser:
     parser.add_argument("--baseline", help="leaderboard baseline cell (default: first paradigm, lowest ratio)")
     parser.add_argument("--min-retention", dest="min_retention", type=float,
                         help="sweet-spot retention threshold for the leaderboard")
+    parser.add_argument("--train-launcher", dest="train_launcher", default="",
+                        help="command that starts `-m fairreason_tasks.cli train` on several GPUs, e.g. "
+                             "\"accelerate launch --config_file trainers/scale_out/zero3.yaml\" ($VARS expand in the job)")
+    parser.add_argument("--launcher", choices=LAUNCHERS, default="local",
+                        help="local: cells one after another here (default); slurm: one job array on a cluster")
+    state = parser.add_argument_group("an existing sweep folder (nothing is trained or submitted)")
+    state.add_argument("--status", type=Path, metavar="DIR", help="poll the scheduler and print the cells of DIR")
+    state.add_argument("--cancel", type=Path, metavar="DIR", help="cancel the cluster jobs the sweep in DIR submitted")
+    slurm = parser.add_argument_group("--launcher slurm (defaults: the recipe's `slurm:` section)")
+    slurm.add_argument("--cluster", choices=("slurm", "local"), default="slurm",
+                       help="local: the same jobs through submitit's local executor, on this machine")
+    slurm.add_argument("--wait", action="store_true", help="follow the jobs to the end, then build the leaderboard")
+    slurm.add_argument("--poll-seconds", dest="poll_seconds", type=float, default=30.0, help="with --wait")
+    slurm.add_argument("--retry-failed", dest="retry_failed", action="store_true",
+                       help="resubmit cells whose job failed, timed out or was cancelled")
+    slurm.add_argument("--nodes", type=int)
+    slurm.add_argument("--gpus-per-node", dest="gpus_per_node", type=int)
+    slurm.add_argument("--cpus-per-task", dest="cpus_per_task", type=int)
+    slurm.add_argument("--mem-gb", dest="mem_gb", type=float)
+    slurm.add_argument("--time", help="per cell: minutes or [D-]HH:MM[:SS]")
+    slurm.add_argument("--partition")
+    slurm.add_argument("--account")
+    slurm.add_argument("--qos")
+    slurm.add_argument("--sbatch", action="append", default=[], metavar="OPTION",
+                       help="an extra #SBATCH option, e.g. --sbatch=--constraint=h100 (repeatable)")
+    slurm.add_argument("--setup", action="append", default=[], metavar="LINE",
+                       help="a shell line run in the job first, e.g. \"source .venv/bin/activate\" (repeatable)")
+    slurm.add_argument("--array-parallelism", dest="array_parallelism", type=int, help="cells running at once")
+    slurm.add_argument("--max-requeues", dest="max_requeues", type=int, help="requeues after preemption/timeout")
     return parser
 
 
 def settings_from_args(args: argparse.Namespace) -> SweepSettings:
+    missing = [f"--{name}" for name in ("ratios", "recipe", "budget", "output") if getattr(args, name) is None]
+    if missing:
+        raise SweepError(f"{', '.join(missing)} required (or --status DIR / --cancel DIR)")
     if args.budget < 1:
         raise SweepError(f"--budget must be a positive number of samples, got {args.budget}")
     reserved = [flag for flag in shlex.split(args.score_args) if flag.split("=")[0] in RESERVED_SCORE_FLAGS]
@@ -361,13 +525,28 @@ def settings_from_args(args: argparse.Namespace) -> SweepSettings:
         output=args.output.resolve(), paradigms=args.paradigms, ratios=args.ratios, recipe=recipe,
         budget=args.budget, data_dir=data_dir, limit=args.limit, train_args=args.train_args,
         score_args=args.score_args, model_args=args.model_args, baseline=args.baseline,
-        min_retention=args.min_retention,
+        min_retention=args.min_retention, train_launcher=args.train_launcher, retry_failed=args.retry_failed,
     )
 
 
 def sweep_main(argv: list[str]) -> int:
+    args = parser().parse_args(argv)
     try:
-        return run_sweep(settings_from_args(parser().parse_args(argv)))
+        if args.status or args.cancel:
+            from leaderboards.launchers import cancel_main, status_main
+
+            return status_main(args.status) if args.status else cancel_main(args.cancel)
+        settings = settings_from_args(args)
+        if args.launcher == "local":
+            return run_sweep(settings)
+        from leaderboards.launchers import parse_time, run_slurm_sweep
+
+        flags = {name: getattr(args, name) for name in _RESOURCE_FLAGS}
+        flags["sbatch"], flags["setup"] = tuple(flags["sbatch"]), tuple(flags["setup"])
+        time_given = flags.pop("time")
+        flags["time_min"] = parse_time(time_given) if time_given else None
+        return run_slurm_sweep(settings, cluster=args.cluster, flags=flags, wait=args.wait,
+                               poll_seconds=args.poll_seconds)
     except SweepError as error:
         print(f"fairreason sweep: {error}", file=sys.stderr)
         return 2

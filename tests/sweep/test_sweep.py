@@ -67,7 +67,7 @@ def test_every_cell_is_trained_scored_and_ranked(finished: tuple[Path, int]) -> 
         trained = json.loads((output / "cells" / name / "checkpoint" / "manifest.json").read_text())
         assert trained["counts"]["debias"] == round(ratio * 8)
     assert (output / "leaderboard.md").is_file() and (output / "frontier.png").is_file()
-    assert "sft_r0.00" in (output / "leaderboard.md").read_text()
+    assert "sft_r0.00" in (output / "leaderboard.csv").read_text()
 
 
 def test_rerun_skips_finished_cells_and_redoes_a_cut_off_one(
@@ -126,7 +126,7 @@ def test_a_failed_cell_is_reported_and_does_not_stop_the_next(
     assert Path(cells["sft_r0.00"]["log"]).name == "train.log" and Path(cells["sft_r0.00"]["log"]).is_file()
     assert cells["sft_r1.00"]["status"] == "done"
     assert (output / "cells" / "sft_r1.00" / "scores" / "scores.json").is_file()
-    assert "sft_r1.00" in (output / "leaderboard.md").read_text()
+    assert "sft_r1.00" in (output / "leaderboard.csv").read_text()
     captured = capsys.readouterr()
     assert "sft_r0.00: FAILED" in captured.out and "1 cell(s) failed: sft_r0.00" in captured.err
 
