@@ -9,6 +9,8 @@ from __future__ import annotations
 import importlib
 import sys
 
+from fairreason_tasks.preflight import EXTRA_OF_MODULE, extra_hint, missing_modules
+
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "tasks-path": ("fairreason_tasks.locate", "Print the folder to pass to --include_path."),
     "link-tasks": ("fairreason_tasks.locate", "Make plain `lm_eval --tasks fairreason_*` work (reversible)."),
@@ -21,6 +23,14 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "leaderboard": ("leaderboards.cli", "Build the two-axis leaderboard from results folders."),
     "gate": ("leaderboards.gate", "CI gate: fail when bias rises or reasoning falls beyond the noise."),
     "demo": ("leaderboards.demo", "The whole study on a tiny model, offline, on CPU."),
+}
+
+
+# Modules a subcommand cannot start without (checked before it runs, so nothing is half-made).
+NEEDS: dict[str, tuple[str, ...]] = {
+    "train": ("trl", "peft"),
+    "demo": ("trl", "peft"),
+    "sweep": ("trl", "peft"),
 }
 
 
@@ -40,9 +50,20 @@ def main(argv: list[str] | None = None) -> int:
     if name not in SUBCOMMANDS:
         print(f"fairreason: unknown command {name!r}\n\n{_usage()}", file=sys.stderr)
         return 2
-    module = importlib.import_module(SUBCOMMANDS[name][0])
-    entry = getattr(module, name.replace("-", "_") + "_main")
-    return int(entry(rest) or 0)
+    missing = missing_modules(NEEDS.get(name, ()))
+    if missing and not {"-h", "--help"} & set(rest):
+        print(f"fairreason {name}: {extra_hint(missing[0])}", file=sys.stderr)
+        return 1
+    try:
+        module = importlib.import_module(SUBCOMMANDS[name][0])
+        entry = getattr(module, name.replace("-", "_") + "_main")
+        return int(entry(rest) or 0)
+    except ModuleNotFoundError as error:
+        top = (error.name or "").split(".")[0]
+        if top not in EXTRA_OF_MODULE:
+            raise
+        print(f"fairreason {name}: {extra_hint(top)}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

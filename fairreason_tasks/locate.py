@@ -79,7 +79,9 @@ def unlink_tasks(target_root: Path | None = None) -> bool:
 
 
 def tasks_path_main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="fairreason tasks-path", description=tasks_path_main.__doc__)
+    parser = argparse.ArgumentParser(
+        prog="fairreason tasks-path",
+        description="Print the folder to give lm-eval's --include_path (or lmms-eval's, with --harness lmms).")
     parser.add_argument("--harness", choices=["lm_eval", "lmms"], default="lm_eval")
     args = parser.parse_args(argv)
     print(tasks_path(args.harness))
@@ -87,14 +89,22 @@ def tasks_path_main(argv: list[str]) -> int:
 
 
 def link_tasks_main(argv: list[str]) -> int:
-    argparse.ArgumentParser(prog="fairreason link-tasks", description=link_tasks.__doc__).parse_args(argv)
+    argparse.ArgumentParser(
+        prog="fairreason link-tasks",
+        description="Make plain `lm_eval --tasks fairreason_bbq` work without --include_path: writes small "
+                    "stub YAMLs into the installed lm_eval/tasks/fairreason_linked folder (the vision tasks, "
+                    "which need lmms-eval, are left out). `fairreason unlink-tasks` removes them.",
+    ).parse_args(argv)
     link_dir = link_tasks()
     print(f"linked fairreason tasks into {link_dir}; `lm_eval --tasks fairreason_bbq` now works without flags")
     return 0
 
 
 def unlink_tasks_main(argv: list[str]) -> int:
-    argparse.ArgumentParser(prog="fairreason unlink-tasks", description=unlink_tasks.__doc__).parse_args(argv)
+    argparse.ArgumentParser(
+        prog="fairreason unlink-tasks",
+        description="Remove the stubs `fairreason link-tasks` wrote; a folder it did not write is left alone.",
+    ).parse_args(argv)
     removed = unlink_tasks()
     print("removed the fairreason task links" if removed else "no fairreason task links to remove", file=sys.stderr)
     return 0

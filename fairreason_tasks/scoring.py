@@ -9,19 +9,33 @@ leaderboards read. Vision suites go through lmms-eval (`fairreason_tasks.lmms_ru
 from __future__ import annotations
 
 import argparse
+import fcntl
 import json
 import os
 import platform
 import sys
-import tempfile
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from importlib import metadata as importlib_metadata
 from pathlib import Path
 from typing import Any
 
 from fairreason_tasks import __version__
+from fairreason_tasks.core.bbq import BBQSchemaError
 from fairreason_tasks.core.code_exec import OPT_IN_ENV
+from fairreason_tasks.core.data import DataError
 from fairreason_tasks.locate import tasks_path
+from fairreason_tasks.preflight import (
+    CAPPED_BACKENDS,
+    PreflightError,
+    check_model_source,
+    check_task_names,
+    context_length,
+    generation_cap,
+    require_extra,
+)
 
 REASONING_TASKS = ["fairreason_math500", "fairreason_aime24", "fairreason_aime25", "fairreason_humaneval"]
 SUITES: dict[str, list[str]] = {
@@ -39,6 +53,7 @@ CODE_EXECUTION_TASK_PREFIX = "fairreason_humaneval"
 # lm-eval's command-line default: its hf backend falls back to the CPU when there is no GPU,
 # while device=None makes transformers probe CUDA and fail on a CPU-only machine.
 LM_EVAL_DEFAULT_DEVICE = "cuda:0"
+LOCK_NAME = ".fairreason-score.lock"
 
 
 class ScoreError(RuntimeError):
@@ -85,9 +100,13 @@ def model_display_name(model_args: str | dict | None, fallback: str) -> str:
 
 
 def write_json_atomically(path: Path, payload: dict) -> None:
-    """Write to a temporary file and rename: an interrupted run never leaves half a file."""
+    """Write to a temporary file and rename: an interrupted run never leaves half a file.
+
+    The file gets the mode any new file gets (0644 under the usual umask 022), not mkstemp's 0600.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    tmp = path.parent / f".{path.name}.{uuid.uuid4().hex}.tmp"
+    handle = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
         with os.fdopen(handle, "w") as stream:
             json.dump(payload, stream, indent=2, sort_keys=False, allow_nan=True)
@@ -96,6 +115,33 @@ def write_json_atomically(path: Path, payload: dict) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+@contextmanager
+def output_lock(output: Path) -> Iterator[None]:
+    """Hold an exclusive lock on the output folder for the whole run; a second writer is refused.
+
+    Two runs into one folder would interleave lm-eval's files and keep only the last scores.json.
+    The lock is an flock on a small file, so it is released by the kernel when a run dies.
+    """
+    output.mkdir(parents=True, exist_ok=True)
+    stream = (output / LOCK_NAME).open("a+")
+    try:
+        fcntl.flock(stream, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        stream.seek(0)
+        holder = stream.read().strip() or "another process"
+        stream.close()
+        raise ScoreError(f"{output} is being written by another fairreason score ({holder}); wait for it to "
+                         "finish or choose another --output") from None
+    try:
+        stream.seek(0)
+        stream.truncate()
+        stream.write(f"pid {os.getpid()}\n")
+        stream.flush()
+        yield
+    finally:
+        stream.close()
 
 
 def build_scores(results: dict, *, model: str, model_args: str | dict | None, run: dict[str, Any],
@@ -122,20 +168,73 @@ def build_scores(results: dict, *, model: str, model_args: str | dict | None, ru
     }
 
 
-def _run_lm_eval(*, model: str, model_args: str | dict | None, tasks: list[str], limit: float | None,
-                 gen_kwargs: str | dict | None, output: Path, batch_size: int | str, seed: int,
-                 apply_chat_template: bool, confirm_run_unsafe_code: bool, metadata: dict[str, Any],
-                 log_samples: bool, device: str | None) -> dict:
-    import lm_eval
-    from lm_eval.loggers import EvaluationTracker
+def _preflight_lm_eval(model: str, model_args: str | dict | None, tasks: list[str],
+                       metadata: dict[str, Any]) -> tuple[Any, dict[str, Any], int | None]:
+    """Before any folder is made: task names, the model's config, the tasks built (their data read
+    and checked). Returns the task manager, lm-eval's loaded tasks and the model's context length."""
     from lm_eval.tasks import TaskManager
 
     task_manager = TaskManager(include_path=str(tasks_path()), include_defaults=False, metadata=metadata)
+    check_task_names(tasks, task_manager.all_tasks)
+    args = parse_model_args(model_args)
+    config = check_model_source(args) if model in CAPPED_BACKENDS else None
+    return task_manager, task_manager.load(tasks), context_length(model, args, config)
+
+
+def _cap_generation(tasks: dict[str, Any], gen_kwargs: str | dict | None,
+                    context: int | None) -> tuple[str | dict | None, dict[str, int]]:
+    """Lower every task's max_gen_toks (and one given in --gen_kwargs) to what the context allows.
+
+    lm-eval's hf backend stops with an assertion when max_gen_toks is not below the model's
+    context; the tasks ask for 4,096 or more. Returns the gen_kwargs to pass and what was capped
+    ({task or "--gen_kwargs": the number asked for}).
+    """
+    if context is None:
+        return gen_kwargs, {}
+    from lm_eval.utils import simple_parse_args_string
+
+    cap, capped = generation_cap(context), {}
+    for name, task in tasks.items():
+        asked = (task.get_config("generation_kwargs") or {}).get("max_gen_toks")
+        if task.get_config("output_type") == "generate_until" and asked is not None and int(asked) > cap:
+            task.set_config(key="generation_kwargs", value={"max_gen_toks": cap}, update=True)
+            capped[name] = int(asked)
+    given = simple_parse_args_string(gen_kwargs) if isinstance(gen_kwargs, str) else dict(gen_kwargs or {})
+    if "max_gen_toks" in given and int(given["max_gen_toks"]) > cap:
+        capped["--gen_kwargs"] = int(given["max_gen_toks"])
+        gen_kwargs = {**given, "max_gen_toks": cap}
+    if capped:
+        asked = ", ".join(f"{name} {number}" for name, number in capped.items())
+        print(f"fairreason score: the model's context is {context} tokens, so max_gen_toks is capped at {cap} "
+              f"({context - cap} left for the prompt; asked: {asked}); set --gen_kwargs max_gen_toks=N "
+              "below that to choose", file=sys.stderr)
+    return gen_kwargs, capped
+
+
+def _top_level(loaded: dict[str, Any]) -> list[Any]:
+    """The groups and tasks that no loaded group contains, as built objects for simple_evaluate."""
+    children = {child for kids in loaded["group_map"].values() for child in kids}
+    return ([group for name, group in loaded["groups"].items() if name not in children]
+            + [task for name, task in loaded["tasks"].items() if name not in children])
+
+
+def _run_lm_eval(*, model: str, model_args: str | dict | None, tasks: list[str], limit: float | None,
+                 gen_kwargs: str | dict | None, output: Path, batch_size: int | str, seed: int,
+                 apply_chat_template: bool, confirm_run_unsafe_code: bool, metadata: dict[str, Any],
+                 log_samples: bool, device: str | None, prepared: tuple[Any, dict[str, Any], int | None],
+                 run: dict[str, Any]) -> dict:
+    import lm_eval
+    from lm_eval.loggers import EvaluationTracker
+
+    task_manager, loaded, context = prepared
+    gen_kwargs, capped = _cap_generation(loaded["tasks"], gen_kwargs, context)
+    if capped:
+        run.update(context_length=context, max_gen_toks_capped={"cap": generation_cap(context), "asked": capped})
     tracker = EvaluationTracker(output_path=str(output))
     results = lm_eval.simple_evaluate(
         model=model,
         model_args=model_args,
-        tasks=tasks,
+        tasks=_top_level(loaded),  # built in preflight: simple_evaluate takes them as they are
         limit=limit,
         gen_kwargs=gen_kwargs,
         batch_size=batch_size,
@@ -153,6 +252,9 @@ def _run_lm_eval(*, model: str, model_args: str | dict | None, tasks: list[str],
     )
     if results is None:  # non-zero ranks of a multi-process run
         return {}
+    # results_*.json and samples_*.jsonl straight into --output, beside scores.json (lm-eval would
+    # add a sub-folder named after the model path, e.g. __tmp__model)
+    tracker.general_config_tracker.model_name_sanitized = ""
     samples = results.pop("samples", None) if log_samples else None
     tracker.save_results_aggregated(results=results, samples=samples)
     if samples:
@@ -192,26 +294,32 @@ def score(model: str, model_args: str | dict | None = None, *, suite: str = "tex
     run = {"suite": suite, "tasks": selected, "limit": limit, "gen_kwargs": gen_kwargs, "seed": seed,
            "apply_chat_template": apply_chat_template, "skipped_tasks": skipped}
     if suite == "vision":
-        from fairreason_tasks.lmms_runner import run_lmms
-
-        results = run_lmms(model=model, model_args=model_args, tasks=selected, limit=limit,
-                           gen_kwargs=gen_kwargs, output=output, batch_size=batch_size, seed=seed,
-                           metadata=metadata, log_samples=log_samples)
-        harness = "lmms_eval"
+        require_extra(("lmms_eval",), "vision")
+        prepared = None
     else:
-        results = _run_lm_eval(model=model, model_args=model_args, tasks=selected, limit=limit,
+        prepared = _preflight_lm_eval(model, model_args, selected, metadata)
+    with output_lock(output):
+        if prepared is None:
+            from fairreason_tasks.lmms_runner import run_lmms
+
+            results = run_lmms(model=model, model_args=model_args, tasks=selected, limit=limit,
                                gen_kwargs=gen_kwargs, output=output, batch_size=batch_size, seed=seed,
-                               apply_chat_template=apply_chat_template,
-                               confirm_run_unsafe_code=confirm_run_unsafe_code, metadata=metadata,
-                               log_samples=log_samples, device=device)
-        harness = "lm_eval"
-    if not results:
-        return {}
-    if not results.get("results"):
-        raise ScoreError(f"{harness} returned no task results for {selected}")
-    payload = build_scores(results, model=model, model_args=model_args, run=run, harness=harness,
-                           model_name=model_name)
-    write_json_atomically(output / "scores.json", payload)
+                               metadata=metadata, log_samples=log_samples)
+            harness = "lmms_eval"
+        else:
+            results = _run_lm_eval(model=model, model_args=model_args, tasks=selected, limit=limit,
+                                   gen_kwargs=gen_kwargs, output=output, batch_size=batch_size, seed=seed,
+                                   apply_chat_template=apply_chat_template,
+                                   confirm_run_unsafe_code=confirm_run_unsafe_code, metadata=metadata,
+                                   log_samples=log_samples, device=device, prepared=prepared, run=run)
+            harness = "lm_eval"
+        if not results:
+            return {}
+        if not results.get("results"):
+            raise ScoreError(f"{harness} returned no task results for {selected}")
+        payload = build_scores(results, model=model, model_args=model_args, run=run, harness=harness,
+                               model_name=model_name)
+        write_json_atomically(output / "scores.json", payload)
     return payload
 
 
@@ -272,6 +380,10 @@ def _settings(args: argparse.Namespace) -> dict[str, Any]:
     return settings
 
 
+def one_line(error: BaseException) -> str:
+    return " ".join(str(error).split())
+
+
 def score_main(argv: list[str]) -> int:
     settings = _settings(_parser().parse_args(argv))
     try:
@@ -279,8 +391,12 @@ def score_main(argv: list[str]) -> int:
     except KeyboardInterrupt:
         print("fairreason score: interrupted; no scores.json was written", file=sys.stderr)
         return 130
-    except ScoreError as error:
-        print(f"fairreason score: {error}", file=sys.stderr)
+    except (ScoreError, PreflightError) as error:
+        print(f"fairreason score: {one_line(error)}", file=sys.stderr)
+        return 1
+    except (DataError, BBQSchemaError) as error:
+        print(f"fairreason score: {one_line(error)} (fix the data folder, or point --data-dir / "
+              "FAIRREASON_DATA_DIR at one laid out as README's Data section says)", file=sys.stderr)
         return 1
     if payload:
         print(json.dumps(payload["axes"], indent=2))
