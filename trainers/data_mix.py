@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,7 +49,7 @@ ROW_FEATURES = Features(
         "biased_index": Value("int64"),  # -1 outside BBQ and for items BBQ scoring excludes
     }
 )
-_NOT_BBQ = {"options": [], "category": "", "context_condition": "", "label": -1, "unknown_index": -1, "biased_index": -1}
+NOT_BBQ = {"options": [], "category": "", "context_condition": "", "label": -1, "unknown_index": -1, "biased_index": -1}
 
 
 class PoolError(ValueError):
@@ -118,7 +119,7 @@ def demo_arith_rows(size: int, seed: int) -> list[dict[str, Any]]:
             "prompt": [{"role": "user", "content": demo_arith.prompt_text(problem)}],
             "target": demo_arith.target_text(problem),
             "answer": problem.answer,
-            **_NOT_BBQ,
+            **NOT_BBQ,
         }
         for problem in demo_arith.generate_problems(size, seed)
     ]
@@ -141,13 +142,20 @@ def math_row(record: Mapping[str, Any], spec: ReasoningSource, where: str) -> di
         "prompt": [{"role": "user", "content": format_math_prompt(problem)}],
         "target": f"<think>{solution}</think>\n\nThe final answer is $\\boxed{{{answer}}}$.",
         "answer": answer,
-        **_NOT_BBQ,
+        **NOT_BBQ,
     }
 
 
-def reasoning_pool(spec: ReasoningSource, seed: int) -> tuple[Dataset, dict[str, str]]:
-    """The reasoning rows and the checksums of what they were read from."""
-    if spec.source == "demo_arith":
+def reasoning_pool(spec: ReasoningSource, seed: int, dropped: Counter | None = None) -> tuple[Dataset, dict[str, str]]:
+    """The reasoning rows and the checksums of what they were read from; rows a source filters out
+    are counted by reason in `dropped`."""
+    if spec.source == "messages":
+        from trainers.data_sources import messages_rows
+
+        rows, checksums = messages_rows(spec, Counter() if dropped is None else dropped)
+    elif spec.source == "llava_cot":
+        raise PoolError("data.reasoning.source llava_cot holds images: use it in a recipe with modality: vision")
+    elif spec.source == "demo_arith":
         rows = demo_arith_rows(spec.size, seed)
         checksums = {f"demo_arith(size={spec.size},seed={seed})": _sha256(json.dumps(rows, sort_keys=True))}
     elif spec.source == "jsonl":
@@ -202,8 +210,21 @@ def build_mix(recipe: Recipe, *, data_dir: str | Path | None = None, budget: int
     ratio = recipe.debias_ratio if ratio is None else ratio
     if data_dir is None and not os.environ.get(data.DATA_DIR_ENV):
         data_dir = recipe.bbq_default_dir
-    debias = debias_pool(data_dir, recipe.bbq_categories, recipe.bbq_answer)
-    reasoning, reasoning_checksums = reasoning_pool(recipe.reasoning, recipe.seed)
+    dropped: dict[str, Counter] = {"debias": Counter(), "reasoning": Counter()}
+    if recipe.debias_source.get("source") == "bbq_traces":
+        from trainers.data_sources import bbq_trace_rows
+
+        rows, debias_checksums = bbq_trace_rows(recipe.debias_source, data_dir=data_dir,
+                                                categories=recipe.bbq_categories, dropped=dropped["debias"],
+                                                where=str(recipe.source_file))
+        debias = Dataset.from_list(rows, features=ROW_FEATURES)
+    else:
+        debias, debias_checksums = debias_pool(data_dir, recipe.bbq_categories, recipe.bbq_answer), {}
+    reasoning, reasoning_checksums = reasoning_pool(recipe.reasoning, recipe.seed, dropped["reasoning"])
+    if recipe.reasoning.source == "messages":
+        from trainers.data_sources import gradable_only
+
+        reasoning = gradable_only(reasoning, recipe.paradigm, dropped["reasoning"])
     mixed = mix_pools(debias, reasoning, budget=budget, ratio=ratio, seed=recipe.seed)
     manifest = {
         "budget": budget,
@@ -212,7 +233,9 @@ def build_mix(recipe: Recipe, *, data_dir: str | Path | None = None, budget: int
         "counts": _counts(mixed["task"]),
         "pool_sizes": {"debias": len(debias), "reasoning": len(reasoning)},
         "reasoning_source": recipe.reasoning.__dict__,
-        "checksums": {**data.verified_checksums(), **reasoning_checksums},
+        "debias_source": recipe.debias_source or {"source": "bbq"},
+        "dropped": {pool: dict(sorted(counts.items())) for pool, counts in dropped.items()},
+        "checksums": {**data.verified_checksums(), **debias_checksums, **reasoning_checksums},
         "ids_sha256": _sha256("\n".join(mixed["id"])),
     }
     return Mix(mixed, manifest)

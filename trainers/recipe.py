@@ -18,14 +18,18 @@ from fairreason_tasks.core.data import PACKAGED_DIR
 
 RECIPE_DIR = Path(__file__).resolve().parent / "recipes"
 PARADIGMS = ("sft", "distill", "grpo")
-REASONING_SOURCES = ("demo_arith", "jsonl", "hub")
+# messages / llava_cot: the paper's trace sets, read by trainers/data_sources.py
+REASONING_SOURCES = ("demo_arith", "jsonl", "hub", "messages", "llava_cot")
+DEBIAS_SOURCES = ("bbq", "bbq_traces")  # bbq_traces: BBQ items with R1 traces (trainers/data_sources.py)
 DISTILL_MODES = ("logits", "traces")
 # How an SFT target answers a BBQ item: a rationale then the letter ("Answer: C"), or the bare
 # option text ("Answer: Can't be determined"), which the extractor reads as well.
 BBQ_ANSWERS = ("letter", "option_text")
 MODALITIES = ("text", "vision")  # vision: image rows from VLBiasBench + MathVerse (trainers/vision.py)
 TINY_MODEL = "tiny"  # `model.name_or_path: tiny` builds a 2-layer model in the output folder
-_SECTIONS = {"name", "paradigm", "modality", "model", "data", "training", "rewards", "distill", "description"}
+# slurm: the cluster resources of one sweep cell (read by leaderboards.launchers, not by training)
+_SECTIONS = {"name", "paradigm", "modality", "model", "data", "training", "rewards", "distill", "description",
+             "slurm"}
 
 
 class RecipeError(ValueError):
@@ -34,7 +38,7 @@ class RecipeError(ValueError):
 
 @dataclass(frozen=True)
 class ReasoningSource:
-    source: str  # demo_arith | jsonl | hub
+    source: str  # demo_arith | jsonl | hub | messages | llava_cot
     size: int = 1024  # demo_arith: problems generated
     path: str = ""  # jsonl: file; hub: dataset id
     name: str | None = None  # hub: config name
@@ -43,6 +47,11 @@ class ReasoningSource:
     problem_field: str = "problem"
     solution_field: str = "solution"
     answer_field: str = "answer"  # empty: take the last \boxed{} of the solution
+    columns: dict[str, Any] | None = None  # messages / llava_cot: remapped column names
+    max_num_tokens: int | None = None  # messages: drop longer traces
+    sources: list[str] | None = None  # messages: keep rows whose `source` is listed
+    math_sources: list[str] | None = None  # messages: rows GRPO may grade (None: any with a readable answer)
+    image_root: str = ""  # llava_cot: the folder image paths start from
 
 
 @dataclass(frozen=True)
@@ -60,6 +69,7 @@ class Recipe:
     reasoning: ReasoningSource = field(default_factory=lambda: ReasoningSource("demo_arith"))
     bbq_categories: tuple[str, ...] | None = None
     bbq_answer: str = "letter"
+    debias_source: dict[str, Any] = field(default_factory=dict)  # data.debias: {source: bbq_traces, ...}
     # BBQ folder used when neither --data-dir nor FAIRREASON_DATA_DIR names one (CPU recipes: the
     # real sample shipped in the package, so they run offline)
     bbq_default_dir: Path | None = None
@@ -149,6 +159,7 @@ def load_recipe(recipe: str, paradigm: str) -> Recipe:
         bbq_categories=tuple(categories) if categories else None,
         bbq_answer=bbq_answer,
         bbq_default_dir=_bbq_default_dir(data.get("bbq_default"), path),
+        debias_source=_debias_source(data.get("debias"), path),
         training=dict(_mapping(raw, "training", path)),
         rewards=dict(_mapping(raw, "rewards", path)),
         distill=dict(distill),
@@ -171,13 +182,21 @@ def _mapping(raw: dict[str, Any], key: str, path: Path) -> dict[str, Any]:
     return value
 
 
+def _debias_source(spec: Any, path: Path) -> dict[str, Any]:
+    if spec is None:
+        return {}
+    if not isinstance(spec, dict) or spec.get("source") not in DEBIAS_SOURCES:
+        raise RecipeError(f"{path}: field 'data.debias.source' must be one of {DEBIAS_SOURCES}")
+    return dict(spec)
+
+
 def _reasoning(spec: Any, path: Path) -> ReasoningSource:
     if not isinstance(spec, dict):
         raise RecipeError(f"{path}: field 'data.reasoning' must be a mapping")
     source = spec.get("source")
     if source not in REASONING_SOURCES:
         raise RecipeError(f"{path}: field 'data.reasoning.source' must be one of {REASONING_SOURCES}, got {source!r}")
-    if source in ("jsonl", "hub") and not spec.get("path"):
+    if source in ("jsonl", "hub", "messages", "llava_cot") and not spec.get("path"):
         raise RecipeError(f"{path}: field 'data.reasoning.path' is required for source {source!r}")
     try:
         return ReasoningSource(**spec)
