@@ -45,13 +45,6 @@ def markdown_text(value: object) -> str:
     return _MARKUP.sub(r"\\\1", " ".join(_CONTROL.sub(" ", str(value)).split()))
 
 
-def spreadsheet_safe(value: object) -> object:
-    """A text cell that a spreadsheet would read as a formula (=, +, -, @ first) gets a leading quote."""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
-
-
 def _cell(value: object) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
@@ -75,7 +68,7 @@ def _legend(table: pd.DataFrame) -> str:
             "baseline's reasoning with the largest stereotype reduction.")
 
 
-def _markdown_value(row: pd.Series, key: str) -> str:
+def _markdown_value(row: dict[str, Any], key: str) -> str:
     text = _cell(row[key])
     low, high = row.get(f"{key}_ci_lo"), row.get(f"{key}_ci_hi")
     if key in EXTRA_TITLES and text and _cell(low) and _cell(high):
@@ -87,7 +80,7 @@ def _markdown_table(table: pd.DataFrame, columns: list[tuple[str, str]]) -> list
     header = "| " + " | ".join(markdown_text(title) for _, title in columns) + " |"
     rule = "|" + "---|" * len(columns)
     rows = ["| " + " | ".join(_markdown_value(row, key) for key, _ in columns) + " |"
-            for _, row in table.iterrows()]
+            for row in table.to_dict("records")]
     return [header, rule, *rows]
 
 
@@ -105,11 +98,15 @@ def markdown(table: pd.DataFrame) -> str:
 
 
 def csv_text(tidy: pd.DataFrame) -> str:
-    """The tidy table as CSV, text cells guarded against formula injection."""
+    """The tidy table as CSV; a text cell a spreadsheet would run as a formula (=, +, -, @ first)
+    gets a leading quote, the usual guard."""
     guarded = tidy.copy()
     for column in guarded.columns:
         if not pd.api.types.is_numeric_dtype(guarded[column]):
-            guarded[column] = guarded[column].map(spreadsheet_safe)
+            text = guarded[column]
+            risky = text.astype("string").str.startswith(_FORMULA_START).fillna(False).astype(bool)
+            if risky.any():
+                guarded[column] = text.where(~risky, "'" + text.astype("string"))
     return guarded.to_csv(index=False)
 
 
@@ -147,7 +144,7 @@ def page_data(table: pd.DataFrame, categories: list[str], heat: list[dict]) -> d
     keys += [f"{key}_ci_{end}" for key in table.attrs.get("extra_metrics", []) for end in ("lo", "hi")]
     return {
         "columns": [{"key": key, "title": title} for key, title in columns],
-        "rows": [{key: row.get(key) for key in keys} for _, row in table.iterrows()],
+        "rows": [{key: row.get(key) for key in keys} for row in table.to_dict("records")],
         "categories": categories,
         "heat": heat,
         "baseline": table.attrs["baseline"],
