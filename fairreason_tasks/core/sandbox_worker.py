@@ -1,0 +1,266 @@
+"""The process that runs model-written code, and the plain-data codec both sides of the sandbox share.
+
+`fairreason_tasks.core.code_exec` starts this file as a script (`python -I -S sandbox_worker.py`),
+inside fresh namespaces when the kernel offers them. It reads one request line (JSON) from its
+stdin, then, before any model code runs:
+  1. (contained) makes every mount read-only and no-suid, mounts private tmpfs on /tmp and
+     /dev/shm, works in /tmp/work, and forks: this process stays as the namespace's PID 1 (when it
+     exits the kernel kills everything left in the namespace) and reports how the child ended;
+  2. sets resource limits (CPU, address space, file size, no core dumps, one process);
+  3. drops every capability and sets no_new_privs;
+  4. installs a seccomp filter (x86_64, aarch64): no new processes or threads, no exec, no
+     signals to other processes, no tracing, no mounts or namespaces, no sockets other than
+     AF_UNIX, no io_uring, bpf, keyrings or perf events.
+Then it runs the code. In "function" mode it answers calls of one function (requests: `marshal`
+data, length-prefixed), one JSON line per call, with the result encoded by `encode` (plain data
+only); in "program" mode it runs the code as `__main__` and says when it finished. Nothing it
+says is trusted: the parent decodes it as untrusted data and decides.
+"""
+
+from __future__ import annotations
+
+import marshal
+import os
+import resource
+import struct
+import sys
+from _json import encode_basestring_ascii as _quoted
+
+MAX_DEPTH = 100  # nesting of returned data
+MAX_ITEMS = 1_000_000  # items drawn from a returned iterator
+
+# ---- plain data, sandbox to parent ----------------------------------------------------------------
+# The parent sends requests with `marshal` (it trusts itself); replies are JSON, written here
+# without the `json` package (its import doubles this process's start-up time) and read by the
+# parent with `decode`, which trusts nothing.
+
+
+def encode(value: object, depth: int = 0) -> str:
+    """JSON text for plain data (None, bool, int, float, str, bytes, complex, list, tuple, dict,
+    set, frozenset; an iterator as the list of its items); TypeError for anything else."""
+    if depth > MAX_DEPTH:
+        raise TypeError("data nested too deeply")
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return int.__repr__(int(value))
+    if isinstance(value, float):
+        return f'{{"f":"{float.__repr__(float(value))}"}}'
+    if isinstance(value, str):
+        return _quoted(str.__str__(value))
+    if isinstance(value, (bytes, bytearray)):
+        return f'{{"b":"{bytes(value).hex()}"}}'
+    if isinstance(value, complex):
+        return f'{{"c":["{float.__repr__(value.real)}","{float.__repr__(value.imag)}"]}}'
+    if isinstance(value, list):
+        return _array(value, depth)
+    if isinstance(value, dict):
+        pairs = ",".join(f"[{encode(key, depth + 1)},{encode(item, depth + 1)}]" for key, item in value.items())
+        return f'{{"d":[{pairs}]}}'
+    for kind, tag in ((tuple, "t"), (set, "s"), (frozenset, "z")):
+        if isinstance(value, kind):
+            return f'{{"{tag}":{_array(value, depth)}}}'
+    if hasattr(type(value), "__next__") or isinstance(value, range):
+        items = []
+        for item in value:
+            if len(items) == MAX_ITEMS:
+                raise TypeError(f"an iterator of more than {MAX_ITEMS} items")
+            items.append(item)
+        return f'{{"i":{_array(items, depth)}}}'
+    raise TypeError(f"{type(value).__name__} is not plain data")
+
+
+def _array(items, depth: int) -> str:
+    return "[" + ",".join(encode(item, depth + 1) for item in items) + "]"
+
+
+# ---- containment (runs before any model code) ------------------------------------------------------
+
+_AT_FDCWD, _AT_RECURSIVE = -100, 0x8000
+_MOUNT_ATTR_RDONLY, _MOUNT_ATTR_NOSUID = 0x1, 0x2
+_MS_NOSUID, _MS_NODEV = 0x2, 0x4
+_SYS_MOUNT_SETATTR = 442  # the same number on every architecture
+_PR_CAPBSET_DROP, _PR_SET_NO_NEW_PRIVS, _PR_SET_SECCOMP = 24, 38, 22
+_SECCOMP_MODE_FILTER = 2
+
+# Per architecture: audit arch, the denied system calls, socket's number.
+_EPERM, _EACCES, _ENOSYS = 1, 13, 38
+_X86_64 = (0xC000003E, {
+    "clone": 56, "fork": 57, "vfork": 58, "execve": 59, "kill": 62, "ptrace": 101, "pivot_root": 155,
+    "chroot": 161, "mount": 165, "umount2": 166, "tkill": 200, "tgkill": 234, "add_key": 248,
+    "request_key": 249, "keyctl": 250, "unshare": 272, "perf_event_open": 298, "setns": 308,
+    "process_vm_readv": 310, "process_vm_writev": 311, "bpf": 321, "execveat": 322, "userfaultfd": 323,
+}, 41)
+_AARCH64 = (0xC00000B7, {
+    "umount2": 39, "mount": 40, "pivot_root": 41, "chroot": 51, "unshare": 97, "ptrace": 117, "kill": 129,
+    "tkill": 130, "tgkill": 131, "add_key": 217, "request_key": 218, "keyctl": 219, "clone": 220,
+    "execve": 221, "perf_event_open": 241, "setns": 268, "process_vm_readv": 270,
+    "process_vm_writev": 271, "bpf": 280, "execveat": 281, "userfaultfd": 282,
+}, 198)
+_COMMON = {"io_uring_setup": 425, "io_uring_enter": 426, "io_uring_register": 427, "open_tree": 428,
+           "move_mount": 429, "fsopen": 430, "fsconfig": 431, "fsmount": 432, "fspick": 433,
+           "mount_setattr": 442}
+_CLONE3 = 435  # ENOSYS, so the C library falls back to clone (denied)
+_ARCHITECTURES = {"x86_64": _X86_64, "aarch64": _AARCH64}
+_MACHINE = os.uname().machine
+
+
+def _libc():
+    import ctypes  # only here: ctypes costs start-up time and program mode may not need it
+
+    return ctypes, ctypes.CDLL(None, use_errno=True)
+
+
+def _checked(result: int, what: str) -> None:
+    if result != 0:
+        import ctypes
+
+        error = ctypes.get_errno()
+        raise OSError(error, f"{what}: {os.strerror(error)}")
+
+
+def _contain(scratch_bytes: int) -> None:
+    """Read-only, no-suid mounts everywhere; private tmpfs on /tmp and /dev/shm; cwd /tmp/work."""
+    ctypes, libc = _libc()
+    libc.syscall.restype = ctypes.c_long
+    attributes = struct.pack("QQQQ", _MOUNT_ATTR_RDONLY | _MOUNT_ATTR_NOSUID, 0, 0, 0)
+    arguments = (_AT_FDCWD, b"/", _AT_RECURSIVE, attributes, len(attributes))
+    _checked(libc.syscall(_SYS_MOUNT_SETATTR, *(ctypes.c_long(a) if isinstance(a, int) else a for a in arguments)),
+             "making the filesystem read-only")
+    for target in (b"/tmp", b"/dev/shm"):
+        options = f"size={scratch_bytes},mode=1777".encode()
+        _checked(libc.mount(b"tmpfs", target, b"tmpfs", _MS_NOSUID | _MS_NODEV, options), f"tmpfs on {target!r}")
+    os.mkdir("/tmp/work")
+    os.chdir("/tmp/work")
+
+
+def _stay_as_init() -> None:
+    """Fork; the parent waits as the namespace's init and exits with the child's status (128 + signal)."""
+    child = os.fork()
+    if child == 0:
+        return
+    os.closerange(3, 1 << 16)  # hold no pipe open: the trusted parent must see the child's end
+    _, status = os.waitpid(child, 0)
+    os._exit(128 + os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status))
+
+
+def _limit(cpu_s: int, memory_bytes: int, output_bytes: int) -> None:
+    for limit, soft, hard in ((resource.RLIMIT_CPU, cpu_s, cpu_s + 1), (resource.RLIMIT_AS, memory_bytes, memory_bytes),
+                              (resource.RLIMIT_FSIZE, output_bytes, output_bytes), (resource.RLIMIT_CORE, 0, 0),
+                              (resource.RLIMIT_NPROC, 1, 1)):
+        try:
+            resource.setrlimit(limit, (soft, hard))
+        except (ValueError, OSError):  # a hard limit already below ours (RLIMIT_NPROC for some users)
+            resource.setrlimit(limit, (min(soft, resource.getrlimit(limit)[1]),) * 2)
+
+
+def _drop_privileges() -> None:
+    """no_new_privs, an empty capability bounding set where allowed, and no capabilities."""
+    ctypes, libc = _libc()
+    _checked(libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "no_new_privs")
+    capability = 0
+    while libc.prctl(_PR_CAPBSET_DROP, capability, 0, 0, 0) == 0 or ctypes.get_errno() == _EPERM:
+        capability += 1  # EPERM: not ours to drop (an unprivileged caller); EINVAL: past the last one
+    header = struct.pack("Ii", 0x20080522, 0)  # _LINUX_CAPABILITY_VERSION_3, this process
+    _checked(libc.capset(header, bytes(24)), "dropping capabilities")
+
+
+def _seccomp() -> bool:
+    """Install the deny-list filter; False on an architecture without a table here."""
+    architecture = _ARCHITECTURES.get(_MACHINE)
+    if architecture is None:
+        return False
+    audit_arch, denied, socket_nr = architecture
+    ld, jeq, jge, ret = 0x20, 0x15, 0x35, 0x06
+    allow, kill, errno = 0x7FFF0000, 0x80000000, 0x00050000
+    program = [(ld, 0, 0, 4), (jeq, 1, 0, audit_arch), (ret, 0, 0, kill), (ld, 0, 0, 0)]
+    if _MACHINE == "x86_64":  # the x32 ABI's numbers would slip past the table
+        program += [(jge, 0, 1, 0x40000000), (ret, 0, 0, kill)]
+    numbers = [(nr, _EPERM) for nr in (*denied.values(), *_COMMON.values())] + [(_CLONE3, _ENOSYS)]
+    for nr, error in numbers:
+        program += [(jeq, 0, 1, nr), (ret, 0, 0, errno | error)]
+    program += [(jeq, 0, 3, socket_nr), (ld, 0, 0, 16), (jeq, 1, 0, 1), (ret, 0, 0, errno | _EACCES)]
+    program += [(ret, 0, 0, allow)]
+    ctypes, libc = _libc()
+    filters = b"".join(struct.pack("HBBI", *instruction) for instruction in program)
+    buffer = ctypes.create_string_buffer(filters)
+    fprog = struct.pack("HxxxxxxP", len(program), ctypes.addressof(buffer))
+    _checked(libc.prctl(_PR_SET_SECCOMP, _SECCOMP_MODE_FILTER, fprog, 0, 0), "installing the seccomp filter")
+    return True
+
+
+# ---- serving ---------------------------------------------------------------------------------------
+
+
+def _say(channel, **fields: str) -> None:
+    """One reply line: a JSON object whose values are JSON texts already."""
+    channel.write(("{" + ",".join(f'"{key}":{value}' for key, value in fields.items()) + "}\n").encode())
+    channel.flush()
+
+
+def _raised(error: BaseException) -> dict[str, str]:
+    sys.__excepthook__(type(error), error, error.__traceback__)  # the traceback, into the captured output
+    return {"raised": _quoted(type(error).__name__), "message": _quoted(str(error)[:500])}
+
+
+def _receive(channel) -> object:
+    """One request: a 4-byte length, then that many bytes of `marshal` data (EOFError at the end)."""
+    header = channel.read(4)
+    if len(header) < 4:
+        raise EOFError
+    return marshal.loads(channel.read(struct.unpack("<I", header)[0]))
+
+
+def main() -> None:
+    requests = os.fdopen(os.dup(0), "rb")
+    replies = os.fdopen(os.dup(1), "wb")
+    request = _receive(requests)
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)  # input() must not read the protocol
+    os.dup2(2, 1)  # the program's prints go to the captured output, not the protocol
+    sys.stdout = sys.stderr
+    if request["contain"]:
+        _contain(request["scratch_bytes"])
+        _stay_as_init()
+    _limit(request["cpu_s"], request["memory_bytes"], request["output_bytes"])
+    _drop_privileges()
+    filtered = _seccomp()
+    sys.path.extend(request["site"])  # installed packages stay importable
+    if request["mode"] == "probe":
+        _say(replies, ready="true", seccomp="true" if filtered else "false")
+        return
+    namespace = {"__name__": "__main__" if request["mode"] == "program" else "__candidate__",
+                 "__builtins__": __builtins__}
+    try:
+        exec(compile(request["source"], "candidate.py", "exec"), namespace)
+    except BaseException as error:  # noqa: B036 (SystemExit included: the parent decides)
+        _say(replies, **_raised(error))
+        return
+    if request["mode"] == "program":
+        _say(replies, done="true")
+        return
+    function = namespace.get(request["entry_point"])
+    if not callable(function):
+        _say(replies, raised='"NameError"', message=_quoted(f"no function named {request['entry_point']!r}"))
+        return
+    _say(replies, ready="true")
+    while True:
+        try:
+            args, kwargs = _receive(requests)
+        except EOFError:
+            return
+        try:
+            value = function(*args, **kwargs)
+        except BaseException as error:  # noqa: B036
+            _say(replies, **_raised(error))
+            continue
+        try:
+            _say(replies, value=encode(value))
+        except (TypeError, RecursionError, ValueError) as error:
+            _say(replies, invalid=_quoted(f"returned {str(error)[:200]}"))
+
+
+if __name__ == "__main__":
+    main()
