@@ -1,4 +1,4 @@
-"""`fairreason train sft|distill|grpo --recipe R [--debias-ratio r] [--budget N] [--data-dir D] --output DIR`.
+"""`fairreason train sft|distill|grpo|mr_grpo --recipe R [--debias-ratio r] [--budget N] [--data-dir D] --output DIR`.
 
 Builds the exact debias:reasoning mix, trains with the paradigm's TRL trainer (resuming from the
 last checkpoint in DIR), and leaves in DIR a Hugging Face checkpoint, `manifest.json` (the mix)
@@ -15,7 +15,7 @@ from pathlib import Path
 
 from fairreason_tasks.core.data import DataError
 from trainers.data_mix import PoolError, build_mix, write_manifest
-from trainers.recipe import PARADIGMS, Recipe, RecipeError, load_recipe
+from trainers.recipe import PARADIGMS, Recipe, RecipeError, check_mix, load_recipe
 from trainers.runs import RUN_RECORD, TINY_BASE_DIR, base_model, tokenizer_texts, write_run_record
 
 WARM_START_DIR = "warm_start"
@@ -25,10 +25,14 @@ logger = logging.getLogger(__name__)
 
 def run_training(paradigm: str, recipe_name: str, output: str | Path, *, data_dir: str | Path | None = None,
                  budget: int | None = None, debias_ratio: float | None = None, teacher: str | None = None,
-                 traces: str | Path | None = None) -> Path:
+                 traces: str | Path | None = None, reward_model: str | Path | None = None) -> Path:
     """Train one checkpoint; the Python form of `fairreason train` (returns the output folder)."""
     recipe = load_recipe(recipe_name, paradigm)
     output_dir = Path(output)
+    if paradigm == "mr_grpo":
+        from trainers.mr_grpo import run_mr_grpo
+
+        return run_mr_grpo(recipe, output_dir, reward_model=reward_model, budget=budget, debias_ratio=debias_ratio)
     output_dir.mkdir(parents=True, exist_ok=True)
     if recipe.modality == "vision":
         return _run_vision_training(paradigm, recipe, output_dir, data_dir=data_dir, budget=budget,
@@ -101,15 +105,31 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--data-dir", help="local data folder (FAIRREASON_DATA_DIR layout)")
     parser.add_argument("--teacher", help="distill: teacher checkpoint (overrides the recipe)")
     parser.add_argument("--traces", help="distill with mode traces: kept-traces JSONL from `fairreason traces`")
+    parser.add_argument("--reward-model", help="mr_grpo: reward-model folder from `fairreason train reward-model` "
+                                               "(overrides the recipe's rewards.reward_model.path)")
     return parser
 
 
+def _check_arguments(args: argparse.Namespace) -> None:
+    """Refuse impossible values before any data loads or any folder is created."""
+    if args.debias_ratio is not None or args.budget is not None:
+        check_mix(1 if args.budget is None else args.budget, 0.0 if args.debias_ratio is None else args.debias_ratio,
+                  where="fairreason train")
+
+
 def train_main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["reward-model"]:
+        from trainers.reward_model import reward_model_main
+
+        return reward_model_main(argv[1:])
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
+        _check_arguments(args)
         output = run_training(args.paradigm, args.recipe, args.output, data_dir=args.data_dir, budget=args.budget,
-                              debias_ratio=args.debias_ratio, teacher=args.teacher, traces=args.traces)
+                              debias_ratio=args.debias_ratio, teacher=args.teacher, traces=args.traces,
+                              reward_model=args.reward_model)
     except (RecipeError, PoolError, DataError, FileNotFoundError) as error:
         print(f"fairreason train: {error}", file=sys.stderr)
         return 2

@@ -17,13 +17,15 @@ from trainers.rewards import reward_functions
 from trainers.runs import train_and_save, trl_config
 
 
-def train_grpo(recipe: Recipe, model: str, rows: Dataset, output_dir: Path, callbacks: list | None = None) -> Path:
-    """Optimise `model` against the recipe's weighted rewards; the final checkpoint lands in `output_dir`."""
+def train_grpo(recipe: Recipe, model: str, rows: Dataset, output_dir: Path, callbacks: list | None = None,
+               rewards: tuple[list, list[float]] | None = None) -> Path:
+    """Optimise `model` against the recipe's weighted rewards (or the given (functions, weights));
+    the final checkpoint lands in `output_dir`."""
     from transformers import AutoTokenizer
     from trl import GRPOConfig, GRPOTrainer
 
     tokenizer = AutoTokenizer.from_pretrained(model)
-    functions, weights = reward_functions(recipe.rewards)
+    functions, weights = rewards or reward_functions(recipe.rewards)
     trainer = GRPOTrainer(
         model=model,
         reward_funcs=functions,
