@@ -197,9 +197,10 @@ def _warn_weak(error: str) -> None:
 class _Broken(Exception):
     """The sandboxed process ended, ran out of time, or sent something that is not a reply."""
 
-    def __init__(self, reason: str, *, timeout: bool = False) -> None:
+    def __init__(self, reason: str, *, timeout: bool = False, ended: bool = False) -> None:
         super().__init__(reason)
         self.timeout = timeout
+        self.ended = ended
 
 
 # Imported rather than run as a script, so its cached bytecode is used (compiling it costs a
@@ -262,7 +263,7 @@ class _Session:
                 try:
                     data = data[os.write(self.process.stdin.fileno(), data) :]
                 except BrokenPipeError:
-                    raise _Broken("the program ended before its input was sent") from None
+                    raise _Broken("the program ended before its input was sent", ended=True) from None
 
     def receive(self) -> dict:
         """The next message; _Broken on the end of the process, the deadline, or an oversized/garbled line."""
@@ -276,7 +277,7 @@ class _Session:
             if ready:
                 chunk = os.read(stream, 1 << 16)
                 if not chunk:
-                    raise _Broken("the program ended")
+                    raise _Broken("the program ended", ended=True)
                 self.pending += chunk
         line, self.pending = self.pending.split(b"\n", 1)
         try:
@@ -310,11 +311,13 @@ class _Session:
 
     def outcome(self, broken: _Broken) -> tuple[Status, str]:
         """Status and detail for a session that broke: how the process ended, and its output."""
-        returncode, output = self.close(grace_s=1.0)
+        returncode, output = self.close(grace_s=1.0 if broken.ended else 0.0)
         shown = output.strip()[-DETAIL_CHARS:]
         suffix = f": {shown}" if shown else ""
         if broken.timeout:
             return "timeout", f"{broken}{suffix}"
+        if not broken.ended:  # it sent something that is not an answer
+            return "failed", f"{broken}{suffix}"
         if returncode is None:
             return "error", f"{broken}; killed{suffix}"
         signal_number = -returncode if returncode < 0 else returncode - 128 if self.isolation == "kernel" else 0
