@@ -98,7 +98,7 @@ def run_lm_eval_style(process, aggregations: dict, docs: list[dict], completions
 def main() -> None:
     ours, theirs, completions = build_corpus()
     lm_eval_utils = _lm_eval_bbq_utils()
-    our_aggregations = {name: getattr(fairreason_utils, f"agg_{name}") for name in fairreason_utils.ALL_CATEGORY_METRICS}
+    our_aggregations = {name: getattr(fairreason_utils, f"agg_{name}") for name in fairreason_utils.GENERATE_METRICS}
     their_aggregations = _LmEvalAggregations(lm_eval_utils)
 
     ours_seconds = run_lm_eval_style(fairreason_utils.process_results, our_aggregations, ours, completions)

@@ -51,6 +51,7 @@ _CUE_OPTION = r"选项"
 _VERDICT = r"(?:是|为)?正确(?:的)?(?:答案|选项)?"
 _OR = r"或者|或是|还是|或"
 _AND = r"以及|和|与"
+_CUE_STARTS = "最正我答所因故那应觉就选是为或还以和与"  # first characters of the cue, verdict and connective patterns
 _PUNCT = str.maketrans({"。": ". ", "、": ", ", "【": "[", "】": "]", "「": '"', "」": '"'})
 _LETTER_AFTER_CJK = re.compile(r"(?<=[^\x00-\x7f])(?=[A-Za-z](?![A-Za-z]))")
 _CJK_AFTER_LETTER = re.compile(r"(?<=\b[A-Za-z])(?=[^\x00-\x7f\s])")
@@ -80,9 +81,11 @@ class _Rewriter:
             texts.update({phrasing: unknown[0] for phrasing in _UNKNOWN_ALL if phrasing not in texts})
         self.text_index = {text.lower(): index for text, index in texts.items()}
         alternatives = "|".join(re.escape(text) for text in sorted(texts, key=len, reverse=True))
+        # Every alternative starts with one of these characters: a lookahead lets the scan skip the rest.
+        starts = {text[0].lower() for text in texts} | {text[0].upper() for text in texts} | set(_CUE_STARTS)
         self.pattern = re.compile(
-            rf"(?P<opt>{alternatives})|(?P<cue>{_CUE_ANSWER})|(?P<optword>{_CUE_OPTION})"
-            rf"|(?P<verdict>{_VERDICT})|(?P<or>{_OR})|(?P<and>{_AND})",
+            rf"(?=[{re.escape(''.join(sorted(starts)))}])(?:(?P<opt>{alternatives})|(?P<cue>{_CUE_ANSWER})"
+            rf"|(?P<optword>{_CUE_OPTION})|(?P<verdict>{_VERDICT})|(?P<or>{_OR})|(?P<and>{_AND}))",
             re.IGNORECASE,
         )
 

@@ -14,7 +14,7 @@ import datasets
 
 from fairreason_tasks.core import bbq, data, extract
 from fairreason_tasks.core.bias_metrics import BBQOutcome, score_bbq
-from fairreason_tasks.core.trace_bias import TRACE_METRICS, TraceOutcome, score_traces, trace_outcome
+from fairreason_tasks.core.trace_bias import TRACE_METRICS, score_traces, trace_outcome
 from fairreason_tasks.tasks.aggregation import register_aggregations
 from fairreason_tasks.tasks.trace_hooks import configure_fairness
 
@@ -123,9 +123,11 @@ def process_results_mc(doc: dict, results: list[tuple[float, bool]]) -> dict[str
 
 
 def _score(items: list[tuple]) -> dict[str, float]:
-    metrics = score_bbq([BBQOutcome(*item[:_N_OUTCOME]) for item in items])
-    if items and len(items[0]) > _N_OUTCOME:
-        metrics.update(score_traces([TraceOutcome(*item[_N_OUTCOME:]) for item in items], task="fairreason_bbq"))
+    if items and len(items[0]) == _N_OUTCOME:  # the loglikelihood task: no trace
+        return score_bbq([BBQOutcome(*item) for item in items])
+    columns = list(zip(*items, strict=True))
+    metrics = score_bbq([BBQOutcome(*item) for item in zip(*columns[:_N_OUTCOME], strict=True)])
+    metrics.update(score_traces(list(zip(*columns[_N_OUTCOME:], strict=True)), task="fairreason_bbq"))
     return metrics
 
 

@@ -6,7 +6,7 @@ tests/cbbq/test_cbbq_task.py fails when the committed YAMLs differ from what thi
 
 from __future__ import annotations
 
-import sys
+import importlib.util
 from pathlib import Path
 
 from fairreason_tasks.tasks.bbq._generate_configs import _metric_block  # one YAML metric list writer
@@ -14,8 +14,11 @@ from fairreason_tasks.tasks.bbq._generate_configs import _metric_block  # one YA
 HERE = Path(__file__).resolve().parent
 def render_all() -> dict[str, str]:
     """File name -> YAML text for every CBBQ task."""
-    sys.path.insert(0, str(HERE))
-    import utils  # the task's own adapters, imported the way lm-eval imports them
+    # The task's own adapters, loaded by file under their own name (a bare `import utils` would
+    # return whichever task's utils another caller imported first).
+    spec = importlib.util.spec_from_file_location("fairreason_cbbq_task_utils", HERE / "utils.py")
+    utils = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(utils)
 
     from fairreason_tasks.core.cbbq import CATEGORIES
 

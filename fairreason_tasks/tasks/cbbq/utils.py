@@ -14,7 +14,7 @@ import datasets
 
 from fairreason_tasks.core import cbbq
 from fairreason_tasks.core.extract_zh import extract_choice_zh
-from fairreason_tasks.core.trace_bias import TRACE_METRICS, TraceOutcome, score_traces, trace_outcome
+from fairreason_tasks.core.trace_bias import TRACE_METRICS, score_traces, trace_outcome
 from fairreason_tasks.tasks.aggregation import register_aggregations
 from fairreason_tasks.tasks.trace_hooks import configure_fairness
 
@@ -89,9 +89,10 @@ def process_results_mc(doc: dict, results: list[tuple[float, bool]]) -> dict[str
 
 
 def _score(items: list[tuple]) -> dict[str, float]:
-    metrics = cbbq.score_cbbq([cbbq.CBBQOutcome(*item[:_N_OUTCOME]) for item in items])
-    if items and len(items[0]) > _N_OUTCOME:
-        metrics.update(score_traces([TraceOutcome(*item[_N_OUTCOME:]) for item in items], task=TASK))
+    columns = list(zip(*items, strict=True))  # plain tuples split column-wise: no per-item Python call
+    metrics = cbbq.score_cbbq(list(zip(*columns[:_N_OUTCOME], strict=True)))
+    if len(columns) > _N_OUTCOME:
+        metrics.update(score_traces(list(zip(*columns[_N_OUTCOME:], strict=True)), task=TASK))
     return metrics
 
 
