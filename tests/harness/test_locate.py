@@ -48,3 +48,12 @@ def test_link_refuses_to_overwrite_a_folder_it_did_not_make(tmp_path):
 def test_unknown_subcommand_is_a_usage_error(capsys):
     assert cli.main(["no-such-command"]) == 2
     assert "unknown command" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", ["link-tasks", "unlink-tasks", "tasks-path"])
+def test_help_is_written_for_users_not_docstrings(command, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        cli.main([command, "--help"])
+    assert exit_.value.code == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"usage: fairreason {command}") and "returns" not in out and "True if" not in out
