@@ -550,3 +550,9 @@ def sweep_main(argv: list[str]) -> int:
     except SweepError as error:
         print(f"fairreason sweep: {error}", file=sys.stderr)
         return 2
+    except ModuleNotFoundError as error:
+        if error.name != "submitit":
+            raise
+        print('fairreason sweep: --launcher slurm, --status and --cancel need submitit: pip install "fairreason[cluster]"',
+              file=sys.stderr)
+        return 2

@@ -294,3 +294,16 @@ def test_bad_slurm_settings_name_the_field(tmp_path: Path) -> None:
 def test_status_of_a_folder_without_a_sweep_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert sweep.sweep_main(["--status", str(tmp_path)]) == 2
     assert capsys.readouterr().err.count("\n") == 1
+
+
+def test_a_preempted_cell_is_requeued_as_is_and_recorded(tmp_path: Path, fake_commands: None) -> None:
+    settings = sweep.settings_from_args(sweep.parser().parse_args(_argv(tmp_path / "grid", ratios="0.2")))
+    sweep.open_state(settings)
+    cell = settings.cells[0]
+    job = launchers.CellJob(settings, cell)
+    requeued = job.checkpoint()
+    assert requeued.function is job and job.commands.train == fake_train(settings, cell, sweep.cell_dir(
+        settings, cell) / "checkpoint")
+    record = _state(tmp_path / "grid")["cells"][cell.name]
+    assert (record["status"], record["scheduler_state"]) == ("submitted", "REQUEUED")
+    assert "resumes from its newest checkpoint" in record["reason"]
