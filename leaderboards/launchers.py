@@ -119,9 +119,12 @@ def resources_from(raw: dict[str, Any] | None, where: str) -> SlurmResources:
 
 def resources_for(settings: SweepSettings, paradigm: str, flags: dict[str, Any]) -> SlurmResources:
     """The recipe's `slurm:` section for this paradigm, then the command-line flags on top."""
-    from trainers.recipe import load_recipe
+    from trainers.recipe import RecipeError, load_recipe
 
-    recipe = load_recipe(settings.recipe, paradigm)
+    try:
+        recipe = load_recipe(settings.recipe, paradigm)
+    except RecipeError as error:
+        raise SweepError(str(error)) from None
     resources = resources_from(recipe.raw.get("slurm"), f"{recipe.source_file}: field 'slurm'")
     given = {key: value for key, value in flags.items() if value not in (None, ())}
     if "sbatch" in given or "setup" in given:

@@ -117,12 +117,14 @@ def test_three_cells_run_as_one_job_array_on_the_fake_scheduler(
         os.umask(old_umask)
 
     (call,) = _calls(fake_slurm)
+    assert len(call["args"]) == 1 and call["args"][0].startswith(str(output / "slurm"))  # sbatch SCRIPT
     script = (fake_slurm / f"script_{call['job']}.sh").read_text()
     for line in ("#SBATCH --array=0-2%2", "#SBATCH --partition=gpu", "#SBATCH --account=lab", "#SBATCH --qos=high",
                  "#SBATCH --gpus-per-node=8", "#SBATCH --cpus-per-task=32", "#SBATCH --mem=480GB",
                  "#SBATCH --time=120", "#SBATCH --constraint=h100", "#SBATCH --nodes=1",
                  "export FAIRREASON_TEST_SETUP=1"):
         assert line in script.splitlines(), line
+    assert "-m submitit.core._submit" in script and "srun --unbuffered" in script
     state = _state(output)
     assert state["launcher"]["kind"] == "slurm"
     cells = state["cells"]
