@@ -51,7 +51,8 @@ def task_metrics(results_json: Mapping[str, Any]) -> dict[str, dict[str, float]]
 
 
 def _finite(value: float | None) -> float | None:
-    return None if value is None or math.isnan(value) else value
+    """None for a missing, NaN or infinite value: none of them is a score to rank or compare."""
+    return None if value is None or not math.isfinite(value) else value
 
 
 def headline_axes(per_task: Mapping[str, Mapping[str, float]]) -> dict[str, Any]:
@@ -61,7 +62,7 @@ def headline_axes(per_task: Mapping[str, Mapping[str, float]]) -> dict[str, Any]
     values = [per_task[task][metric] for task, metric in reasoning_tasks.items()]
     stderrs = [per_task[task].get(f"{metric}_stderr") for task, metric in reasoning_tasks.items()]
     axes: dict[str, Any] = {
-        "reasoning": sum(values) / len(values) if values else None,
+        "reasoning": _finite(sum(values) / len(values)) if values else None,
         # stderr of a mean of independent task scores; absent when any task lacks one
         "reasoning_stderr": (math.sqrt(sum(s * s for s in stderrs)) / len(stderrs)
                              if stderrs and all(isinstance(s, float) for s in stderrs) else None),

@@ -42,3 +42,13 @@ def test_headline_axes():
 def test_not_a_results_file():
     with pytest.raises(ResultsFormatError, match="'results'"):
         task_metrics({"configs": {}})
+
+
+def test_infinite_and_undefined_scores_are_no_axis_values():
+    per_task = {"fairreason_bbq": {"bias_score_ambig": float("inf"), "bias_score_ambig_ci_lo": float("-inf"),
+                                   "bias_score_ambig_ci_hi": 0.1, "bias_score_disambig": 0.1},
+                "fairreason_math500": {"acc": float("nan")}}
+    axes = headline_axes(per_task)
+    assert axes["reasoning"] is None
+    assert axes["bias_ambig"] is None and axes["bias_ambig_abs"] is None and axes["bias_ambig_ci"] is None
+    assert axes["bias_disambig_abs"] == 0.1
