@@ -157,3 +157,14 @@ def test_readme_python_example_runs_as_written_on_cpu(tiny_model_dir, bbq_data_d
     namespace: dict = {}
     exec(compile(snippet, "README.md", "exec"), namespace)  # noqa: S102  the README's own code
     assert "bias_score_ambig,none" in namespace["results"]["results"]["fairreason_bbq_religion"]
+
+
+def test_context_length_is_read_as_lm_eval_reads_it(tmp_path):
+    from transformers import GPT2Config
+
+    from fairreason_tasks.preflight import context_length
+
+    assert context_length("hf", {"pretrained": str(tmp_path)}, GPT2Config(n_positions=1024)) == 1024
+    assert context_length("hf", {"pretrained": "x", "max_length": "512"}, GPT2Config()) == 512
+    assert context_length("vllm", {"pretrained": "x", "max_model_len": "4096"}, None) == 4096
+    assert context_length("openai-completions", {"model": "x"}, GPT2Config()) is None
