@@ -206,6 +206,8 @@ function buildTable(table, columns, rows) {
     columns.forEach(c => { const td = el('td', fmt(r[c.key]), TEXT.has(c.key) ? 'text' : '');
       td.dataset.sort = typeof r[c.key] === 'number' ? String(r[c.key]) : '';
       if (c.key === 'abs_bias_ambig') td.appendChild(intervalBar(r));
+      else if (typeof r[c.key + '_ci_lo'] === 'number' && typeof r[c.key + '_ci_hi'] === 'number')
+        td.appendChild(el('small', ' [' + fmt(r[c.key + '_ci_lo']) + ', ' + fmt(r[c.key + '_ci_hi']) + ']'));
       tr.appendChild(td); }); });
 }
 
