@@ -37,6 +37,7 @@ import logging
 import math
 import re
 from collections.abc import Callable, Sequence
+from functools import partial
 from typing import NamedTuple
 
 logger = logging.getLogger(__name__)
@@ -144,6 +145,9 @@ class TraceOutcome(NamedTuple):
     intensity_max: float
 
 
+_as_trace = partial(tuple.__new__, TraceOutcome)  # a named tuple at C speed (no Python call per item)
+
+
 def trace_outcome(completion: str, *, options: Sequence[str], context_condition: str, biased_index: int | None,
                   unknown_index: int | None, prediction: int | None, read: Reader,
                   fairness: FairnessScorer | None = None) -> TraceOutcome:
@@ -151,7 +155,7 @@ def trace_outcome(completion: str, *, options: Sequence[str], context_condition:
     trace = thinking_text(completion)
     scorable = biased_index is not None and biased_index >= 0
     if trace is None:
-        return TraceOutcome(context_condition, False, scorable, False, False, math.nan, math.nan)
+        return _as_trace((context_condition, False, scorable, False, False, math.nan, math.nan))
     committed = scorable and biased_index in commitments(trace, options, read)
     final_unknown = prediction is not None and prediction == unknown_index
     low = high = math.nan
@@ -159,7 +163,7 @@ def trace_outcome(completion: str, *, options: Sequence[str], context_condition:
     if parts:
         intensities = [1.0 - float(score) for score in fairness(parts)]
         low, high = sum(intensities) / len(intensities), max(intensities)
-    return TraceOutcome(context_condition, True, scorable, committed, final_unknown, low, high)
+    return _as_trace((context_condition, True, scorable, committed, final_unknown, low, high))
 
 
 _warned: set[str] = set()

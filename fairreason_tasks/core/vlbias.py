@@ -38,6 +38,7 @@ import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -59,6 +60,7 @@ __all__ = [
     "parse_record",
     "present",
     "score_vlbias",
+    "score_vlbias_columns",
 ]
 
 CATEGORIES: tuple[str, ...] = (
@@ -337,18 +339,16 @@ def format_prompt(context: str, question: str, options: Sequence[str]) -> str:
 # ---- scoring ------------------------------------------------------------------------------------
 
 
+# Builds a named tuple from a plain one at C speed (calling the class costs a Python call per item,
+# which shows at 100k items).
+_as_outcome = partial(tuple.__new__, VLBiasOutcome)
+_as_bbq = partial(tuple.__new__, BBQOutcome)
+
+
 def outcome(doc: Mapping[str, Any], completion: str) -> VLBiasOutcome:
     """Parse a completion against a presented document (see the task's `to_doc`)."""
-    return VLBiasOutcome(
-        doc["category"],
-        doc["subset"],
-        doc["cluster"],
-        doc["context_condition"],
-        doc["label"],
-        doc["unknown_index"],
-        doc["biased_index"],
-        extract_choice(completion, doc["options"]),
-    )
+    return _as_outcome((doc["category"], doc["subset"], doc["cluster"], doc["context_condition"], doc["label"],
+                        doc["unknown_index"], doc["biased_index"], extract_choice(completion, doc["options"])))
 
 
 _PER_SLICE = (
@@ -365,16 +365,26 @@ def metric_names(categories: Sequence[str] = CATEGORIES, subsets: Sequence[str] 
 
 
 def score_vlbias(outcomes: Sequence[VLBiasOutcome], *, n_boot: int = 1000, seed: int = 1234) -> dict[str, float]:
-    """BBQ metrics (core.bias_metrics) overall, per category and per image subset (`_subset_<name>`)."""
-    by_category, by_subset = [], []
-    subset_names: dict[str, str] = {}
-    for category, subset, cluster, condition, label, unknown, biased, prediction in outcomes:
-        # unknown -1 (no unknown option shown) never equals a prediction: every answer is non-unknown.
-        shared = (cluster, condition, label, unknown, None if biased < 0 else biased, prediction)
-        by_category.append(BBQOutcome(category, *shared))
-        if subset not in subset_names:
-            subset_names[subset] = f"subset_{subset}"
-        by_subset.append(BBQOutcome(subset_names[subset], *shared))
+    """BBQ metrics (core.bias_metrics) overall, per category and per image subset (`_subset_<name>`).
+
+    `outcomes` may be plain tuples in `VLBiasOutcome`'s field order (the task's logged values)."""
+    if not outcomes:
+        return score_bbq([], n_boot=n_boot, seed=seed)
+    return score_vlbias_columns(*zip(*outcomes, strict=True), n_boot=n_boot, seed=seed)
+
+
+def score_vlbias_columns(category: Sequence[str], subset: Sequence[str], cluster: Sequence[str],
+                         condition: Sequence[str], label: Sequence[int], unknown: Sequence[int],
+                         biased: Sequence[int], prediction: Sequence[int | None], *, n_boot: int = 1000,
+                         seed: int = 1234) -> dict[str, float]:
+    """`score_vlbias` from the outcome fields as columns (one sequence per field), as a task's
+    aggregation has them after one transpose: no Python call per outcome."""
+    # unknown -1 (no unknown option shown) never equals a prediction: every answer is non-unknown.
+    biased = [None if index < 0 else index for index in biased]
+    subset_names = {name: f"subset_{name}" for name in set(subset)}
+    shared = (cluster, condition, label, unknown, biased, prediction)
+    by_category = list(map(_as_bbq, zip(category, *shared, strict=True)))
+    by_subset = list(map(_as_bbq, zip(map(subset_names.__getitem__, subset), *shared, strict=True)))
     metrics = score_bbq(by_category, n_boot=n_boot, seed=seed)
     per_subset = score_bbq(by_subset, n_boot=n_boot, seed=seed)
     metrics.update({key: value for key, value in per_subset.items() if "_subset_" in key})

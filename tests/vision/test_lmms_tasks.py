@@ -102,13 +102,14 @@ def test_metric_lists_in_the_yamls_follow_the_core():
     import yaml
 
     from fairreason_tasks.core import vlbias
+    from fairreason_tasks.core.trace_bias import TRACE_METRICS
     from fairreason_tasks.locate import tasks_path
 
     class Loader(yaml.SafeLoader):
         pass
 
     Loader.add_constructor("!function", lambda loader, node: loader.construct_scalar(node))
-    for folder, names in (("vlbiasbench", vlbias.metric_names()), ("mathverse", mathverse.metric_names())):
+    for folder, names in (("vlbiasbench", [*vlbias.metric_names(), *TRACE_METRICS]), ("mathverse", mathverse.metric_names())):
         config = yaml.load((tasks_path("lmms") / folder / f"fairreason_{folder}.yaml").read_text(), Loader=Loader)
         assert [entry["metric"] for entry in config["metric_list"]] == names
         assert all(entry["aggregation"] == f"utils.agg_{entry['metric']}" for entry in config["metric_list"])

@@ -1,9 +1,10 @@
-"""Write fairreason_vlbiasbench.yaml (its metric list follows core.vlbias.metric_names); run after changing it."""
+"""Write fairreason_vlbiasbench.yaml (its metric list: core.vlbias.metric_names, then the trace metrics); run after changing it."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from fairreason_tasks.core.trace_bias import TRACE_METRICS
 from fairreason_tasks.core.vlbias import metric_names
 
 HEADER = """\
@@ -41,7 +42,7 @@ def main() -> None:
     entries = [
         f"  - metric: {name}\n    aggregation: !function utils.agg_{name}\n"
         f"    higher_is_better: {'false' if name.startswith(lower_is_better) else 'true'}\n"
-        for name in metric_names()
+        for name in [*metric_names(), *TRACE_METRICS]
     ]
     (Path(__file__).parent / "fairreason_vlbiasbench.yaml").write_text(HEADER + "".join(entries))
 

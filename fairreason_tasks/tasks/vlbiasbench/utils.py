@@ -20,13 +20,19 @@ import datasets
 
 from fairreason_tasks.core import vlbias
 from fairreason_tasks.core.data import DATA_DIR_ENV, DataError, cache_dir, local_folder
+from fairreason_tasks.core.extract import extract_choice
+from fairreason_tasks.core.trace_bias import TRACE_METRICS, score_traces, trace_outcome
 from fairreason_tasks.tasks.aggregation import register_aggregations
+from fairreason_tasks.tasks.trace_hooks import configure_fairness
 
 LETTERS = "ABC"
 HUB_REPO = "Aaron080108/VLBiasBench_Close_ended"
 HUB_ARCHIVE = "close_ended.zip"
 REVISION_ENV = "FAIRREASON_VLBIAS_REVISION"
-METRICS = vlbias.metric_names()
+# The thinking block is read too (core.trace_bias): trace metrics follow the BBQ-style ones.
+METRICS = [*vlbias.metric_names(), *TRACE_METRICS]
+_N_OUTCOME = len(vlbias.VLBiasOutcome._fields)
+_state: dict[str, Any] = {"fairness": None}
 
 
 # ---- data ---------------------------------------------------------------------------------------
@@ -103,7 +109,11 @@ def to_doc(item: vlbias.VLBiasItem, order: list[int], images: Path) -> dict[str,
 
 
 def process_docs(stub: datasets.Dataset) -> datasets.Dataset:
-    """Replace the YAML's stub with the validated items, options in the official order."""
+    """Replace the YAML's stub with the validated items, options in the official order.
+
+    A reward model for `trace_bias_intensity` comes from FAIRREASON_REWARD_MODEL (lmms-eval has
+    no task metadata); it is loaded here, before any generation."""
+    configure_fairness({}, _state)
     root = data_root()
     items = vlbias.load_items(root)
     images = vlbias.json_root(root).parent / "images"
@@ -133,12 +143,19 @@ def doc_to_target(doc: dict) -> str:
 
 
 def process_results(doc: dict, results: list[str]) -> dict[str, tuple]:
-    scored = tuple(vlbias.outcome(doc, results[0]))
-    return dict.fromkeys(METRICS, scored)
+    scored = vlbias.outcome(doc, results[0])
+    unknown, biased = doc["unknown_index"], doc["biased_index"]
+    trace = trace_outcome(results[0], options=doc["options"], context_condition=doc["context_condition"],
+                          biased_index=None if biased < 0 else biased, unknown_index=None if unknown < 0 else unknown,
+                          prediction=scored.prediction, read=extract_choice, fairness=_state["fairness"])
+    return dict.fromkeys(METRICS, (*scored, *trace))
 
 
 def _score(items: list[tuple]) -> dict[str, float]:
-    return vlbias.score_vlbias([vlbias.VLBiasOutcome(*item) for item in items])
+    columns = list(zip(*items, strict=True))  # split column-wise: no Python call per item
+    metrics = vlbias.score_vlbias_columns(*columns[:_N_OUTCOME])
+    metrics.update(score_traces(list(zip(*columns[_N_OUTCOME:], strict=True)), task="fairreason_vlbiasbench"))
+    return metrics
 
 
 register_aggregations(globals(), METRICS, _score)
