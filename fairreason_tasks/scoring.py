@@ -40,6 +40,10 @@ from fairreason_tasks.preflight import (
 REASONING_TASKS = ["fairreason_math500", "fairreason_aime24", "fairreason_aime25", "fairreason_humaneval"]
 SUITES: dict[str, list[str]] = {
     "bias": ["fairreason_bbq"],
+    # Chinese-context bias: CBBQ in the published option order (comparable with published numbers)
+    # and in the balanced order (letter preference removed); `bias_cbbq` adds BBQ.
+    "cbbq": ["fairreason_cbbq", "fairreason_cbbq_balanced"],
+    "bias_cbbq": ["fairreason_bbq", "fairreason_cbbq", "fairreason_cbbq_balanced"],
     "reasoning": REASONING_TASKS,
     "text": ["fairreason_bbq", *REASONING_TASKS],
     # The demo's own pair: held-out BBQ templates and the synthetic arithmetic task.
