@@ -1,7 +1,9 @@
 r"""Answer extraction from model completions: thinking blocks, option choices, \boxed{}, code.
 
-Every function is pure, never raises on any `str`, and runs in time linear in the completion
-(phrases are read from a bounded window, braces and fences are matched in one pass).
+Every function is pure, never raises on any `str`, and runs in time linear in the completion,
+whatever its shape (phrases are read from bounded windows, no pattern backtracks over a run of
+characters more than once, braces and fences are matched in one pass); benchmarks/bench_extract.py
+measures 1 MB inputs of every shape.
 
 Thinking blocks (`strip_thinking`)
     `<think>...</think>` and `<thinking>...</thinking>` (tag names case-insensitive) are removed;
@@ -32,11 +34,16 @@ Guards:
     ...", "a neighbour"), not a letter, unless the word is a connective ("A because ...");
   - option text counts only in the five places above, never inside running prose: "The
     grandfather was forgetful, unlike the grandson" names nobody;
-  - "A or B", "either A or C", "both A and C", "neither A nor B", "A/B", "A, B", and a letter
+  - "A or B", "either A or C", "both A and C", "neither A nor B", "A/B", "A, B", "A and/or B",
+    "A, or perhaps B" (also maybe/possibly/probably), "A. B." (two bare letters), and a letter
     restated with another option's text ("A. The grandson" where A is the grandfather) are
-    hedges;
-  - "The answer is not A" names nothing (the phrase does not start with a reference), and a
-    phrase naming nothing ("the answer is clear") is skipped, so an earlier answer still counts.
+    hedges; so are lone-reference lines that follow one naming another option ("A\nB\nC"),
+    unless that one belongs to an echoed, lettered option list;
+  - "The answer is not A" / "the answer isn't A" names nothing and retracts A: an earlier
+    answer naming A no longer counts ("Answer: A\nActually, the answer is not A." is unparsed);
+    a phrase naming nothing ("the answer is clear") is skipped, so an earlier answer still counts;
+  - only the last 1,000 places where an answer could start are read (latest first), which
+    bounds the time on any input; a completion with none among them is unparsed.
 Not recognised (unparsed, counted by the caller): verbs of choice without "answer" ("I choose
 C"), paraphrases of an option's text, and unknown-answer paraphrases outside the ten phrasings.
 
@@ -80,18 +87,20 @@ _SHORT_LINE_LIMIT = 400  # lines longer than this are never a lone reference
 
 # ---- thinking blocks ----------------------------------------------------------------------------
 
-_THINK_TAG = re.compile(r"<\s*(/?)\s*think(?:ing)?\s*>", re.IGNORECASE)
+# Each run of whitespace is taken whole, never backtracked into (a lookahead captures it, a
+# backreference consumes it): "<" followed by 1 MB of spaces is read once, not a million times.
+_THINK_TAG = re.compile(r"<(?=(\s*))\1(?:(?P<close>/)(?=(\s*))\3)?think(?:ing)?(?=(\s*))\4>", re.IGNORECASE)
 
 
 def strip_thinking(text: str) -> str | None:
     """The completion without its thinking blocks; None when a block is never closed."""
-    if "<" not in text:
+    if "<" not in text or "think" not in text.lower():
         return text
     pieces: list[str] = []
     cursor = 0
     inside = False
     for tag in _THINK_TAG.finditer(text):
-        if tag.group(1):
+        if tag.group("close"):
             if not inside:
                 pieces.clear()  # closing tag with no open block: everything before was thinking
             inside = False
@@ -119,10 +128,12 @@ _LETTER = re.compile(r"\(\s*([A-Za-z])\s*\)|\[\s*([A-Za-z])\s*\]|([A-Za-z])(?![\
 _FIRST_WORD = re.compile(r"[^\W_]+")
 _NEXT_WORD = re.compile(r"\s+(\w+)")
 _CONNECTIVES = frozenset({"because", "since", "as", "or", "and", "nor", "which", "given", "so", "for"})
-_JOIN = re.compile(r"\s*(?:/|&|,\s*(?:or|and|nor)?|\bor\b|\band\b|\bnor\b|\bvs\b\.?)\s*(?:either\b|option\b|choice\b)?\s*",
-                   re.IGNORECASE)
+_MAYBE = r"(?:(?:perhaps|maybe|possibly|probably|even|else)\b\s*)?"
+_JOIN = re.compile(r"\s*(?:/|&|,\s*(?:or|and|nor)?|\bor\b|\band\s*/\s*or\b|\band\b|\bnor\b|\bvs\b\.?)\s*"
+                   rf"{_MAYBE}(?:either\b|option\b|choice\b)?\s*", re.IGNORECASE)
 _RESTATE = re.compile(r"\s*[.):,\-–—]?\s*")
-_NORMALIZED_JOIN = re.compile(r"(?:or|and|nor|vs) (?:either |option |choice )?")
+_NORMALIZED_JOIN = re.compile(r"(?:and or|or|and|nor|vs) (?:(?:perhaps|maybe|possibly|probably|even|else) )?"
+                              r"(?:either |option |choice )?")
 _TRAILING_JUNK = re.compile(r"[\s*_`\"'“”‘’.!?,;:)\]}$\\]*")
 
 
@@ -210,7 +221,11 @@ class _Options:
                 second = self.normalized_reference_at(_normalize(after))
             if second is not None and second != first:
                 return _HEDGED, _TRAILING_JUNK.fullmatch(after_rest) is not None
-        restated, restated_rest = self.text_at(_normalize(rest[_RESTATE.match(rest).end() :]))
+        after_first = rest[_RESTATE.match(rest).end() :]
+        second, second_rest = self.letter_at(after_first)
+        if second is not None and second != first and _TRAILING_JUNK.fullmatch(second_rest) is not None:
+            return _HEDGED, True  # "A. B.": two letters, nothing else
+        restated, restated_rest = self.text_at(_normalize(after_first))
         if group is not None:
             return None, False
         if restated is not None:
@@ -298,26 +313,74 @@ def _verdict_subject(answer: str, cue_start: int) -> str | None:
     return subject[_FILLER.match(subject).end() :]
 
 
-def _event_answer(answer: str, event: re.Match[str], options: _Options) -> int | None:
-    """The option (or _HEDGED) an answer cue, box or bold span states; None when it states none."""
+_NOT = re.compile(r"[\s*_:]*(?:not|never)\b", re.IGNORECASE)
+_NEGATED_CUE = re.compile(r"[\s*_]*(?:isn|wouldn|shouldn|won|can)['’]t\b(?:\s+be\b)?", re.IGNORECASE)
+
+
+def _event_answer(answer: str, event: re.Match[str], options: _Options) -> tuple[int | None, bool]:
+    """(option or _HEDGED or None, retracted): what an answer cue, box or bold span states.
+
+    `retracted` is True for "the answer is not A" / "the answer isn't A": A is ruled out."""
     token = event.group()
     if token.startswith("\\"):
-        return options.read(_phrase_after(answer, event.end()))[0]
+        return options.read(_phrase_after(answer, event.end()))[0], False
     if token == "**":
         found, whole = options.read(_BOLD.match(answer, event.start()).group(1), letter_first=True)
-        return found if whole else None
+        return (found if whole else None), False
     word = token.lower()
-    after = _AFTER_CUE.match(answer, event.end())
-    if after is not None and word != "correct":
-        found, _ = options.read(_phrase_after(answer, after.end()))
-        if found is not None:
-            return found
+    if word != "correct":
+        limit = event.end() + _PHRASE_WINDOW  # bounded: a cue followed by 1 MB of spaces is read in O(window)
+        after = _AFTER_CUE.match(answer, event.end(), limit)
+        negation = (_NOT.match(answer, after.end(), limit) if after is not None
+                    else _NEGATED_CUE.match(answer, event.end(), limit))
+        start = negation.end() if negation is not None else after.end() if after is not None else None
+        if start is not None:
+            found, _ = options.read(_phrase_after(answer, start))
+            if negation is not None:
+                return (found, True) if found is not None and found >= 0 else (None, False)
+            if found is not None:
+                return found, False
     subject = _verdict_subject(answer, event.start()) if word in ("answer", "correct") else None
     if subject:
         found, whole = options.read(subject)
         if whole:
-            return found
-    return None
+            return found, False
+    return None, False
+
+
+_WINDOW = 8192  # characters searched for places at a time, from the end backwards
+_OVERLAP = 2 * _SHORT_LINE_LIMIT  # how far a window reads into the next one, so no place is cut
+_MAX_PLACES = 1000  # places read, latest first, before giving up (unparsed): bounds the time on any input
+
+
+def _places(answer: str, start: int, end: int, readable: _Options, with_lines: bool) -> list[tuple]:
+    """(position, is_event, match, listing) for the places in answer[start:end] where an explicit
+    answer can start, latest first; `listing` holds the starts of the window's echoed option lines."""
+    stop = min(len(answer), end + _OVERLAP)
+    places = [(match.start(), True, match) for match in _EVENT.finditer(answer, start, stop) if match.start() < end]
+    listing: set[int] = set()
+    if with_lines:
+        lines = [match for match in _SHORT_LINE.finditer(answer, start, stop)
+                 if match.start() < end and match.end() - match.start() <= readable.longest_line
+                 and (match.end() == len(answer) or answer[match.end()] == "\n")]
+        listing = _option_listing(lines, readable)
+        places += [(match.start(), False, match) for match in lines if match.start() not in listing]
+    places.sort(key=lambda place: place[:2], reverse=True)
+    return [(*place, listing) for place in places]
+
+
+def _listed_with_another(answer: str, line_start: int, found: int, readable: _Options, listing: set[int]) -> bool:
+    """Whether the line before this lone reference (blank lines skipped) is a lone reference to
+    another option: "A\nB\nC" lists options, it does not choose one."""
+    before = answer[max(0, line_start - 2 * readable.longest_line) : line_start].rstrip()
+    previous_start = before.rfind("\n") + 1
+    previous = before[previous_start:]
+    if not previous or len(previous) > readable.longest_line:
+        return False
+    if max(0, line_start - 2 * readable.longest_line) + previous_start in listing:
+        return False
+    other, whole = readable.read(previous)
+    return whole and other is not None and other != found
 
 
 def extract_choice(text: str, options: Sequence[str]) -> int | None:
@@ -332,34 +395,39 @@ def extract_choice(text: str, options: Sequence[str]) -> int | None:
         found, whole = readable.read(compact)
         if whole:
             return None if found == _HEDGED else found
-    # (position, is_event, match), latest first: the last explicit answer wins.
-    places = [(match.start(), True, match) for match in _EVENT.finditer(answer)]
-    if not one_short_line:
-        lines = [match for match in _SHORT_LINE.finditer(answer) if match.end() - match.start() <= readable.longest_line]
-        listing = _option_listing(lines, readable)
-        places += [(match.start(), False, match) for match in lines if match.start() not in listing]
-    places.sort(key=lambda place: place[:2], reverse=True)
-    for _, is_event, match in places:
-        if is_event:
-            found = _event_answer(answer, match, readable)
-        else:
-            found, whole = readable.read(match.group())
-            found = found if whole else None
-        if found is not None:
-            return None if found == _HEDGED else found
+    retracted: set[int] = set()
+    budget, end = _MAX_PLACES, len(answer)
+    while end > 0 and budget > 0:  # windows from the end: the last explicit answer wins
+        start = max(0, end - _WINDOW)
+        places = _places(answer, start, end, readable, not one_short_line)[:budget]
+        budget -= len(places)
+        for position, is_event, match, listing in places:
+            if is_event:
+                found, retracting = _event_answer(answer, match, readable)
+                if retracting:
+                    retracted.add(found)
+                    continue
+            else:
+                found, whole = readable.read(match.group())
+                found = found if whole else None
+                if found is not None and _listed_with_another(answer, position, found, readable, listing):
+                    return None
+            if found is not None and found not in retracted:
+                return None if found == _HEDGED else found
+        end = start
     return None
 
 
 # ---- math and code ------------------------------------------------------------------------------
 
-_BRACE = re.compile(r"\\.|[{}]", re.DOTALL)
+_BRACE = re.compile(r"\\[\\{}]|[{}]")  # an escaped brace or backslash, or a brace
 
 
 def extract_boxed(text: str) -> str | None:
     r"""Content of the last complete `\boxed{...}` / `\fbox{...}` (the one closing last, so the
     outer box of nested ones); escaped braces `\{ \}` do not count. None when there is none."""
     opens = [match.end() - 1 for match in _BOX_OPEN.finditer(text)]
-    if not opens:
+    if not opens or "}" not in text[opens[0] :]:
         return None
     wanted = set(opens)
     stack: list[int] = []
@@ -426,13 +494,11 @@ def extract_code(text: str) -> str | None:
     answer = strip_thinking(text)
     if answer is None:
         return None
-    fences = list(_FENCE.finditer(answer))
-    blocks = [
-        answer[opening.end() + 1 : closing.start()] for opening, closing in zip(fences[::2], fences[1::2], strict=False)
-    ]
-    if len(fences) % 2:
-        blocks.append(answer[fences[-1].end() + 1 :])
-    for block in reversed(blocks):
+    fences = [match.span() for match in _FENCE.finditer(answer)]
+    if len(fences) % 2:  # an unclosed final fence runs to the end
+        fences.append((len(answer) + 1, len(answer) + 1))
+    for closing in range(len(fences) - 1, 0, -2):  # pairs from the last; blocks are sliced only when read
+        block = answer[fences[closing - 1][1] + 1 : fences[closing][0]]
         if block.strip():
             return block
     if not fences and _CODE_LINE.search(answer):

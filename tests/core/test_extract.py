@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -113,10 +115,28 @@ def test_last_explicit_answer_wins(text: str, expected: int) -> None:
         "Both A and C", "Neither the grandfather nor the grandson", "The answer is the grandfather or the grandson.",
         "Answer: B. The grandfather",  # a letter restated with another option's text
         "Answer: A\nFinal answer: A or B.",  # the hedge is the last explicit answer
+        "Answer: A, or perhaps B", "The answer is A and/or B", "Answer: A. B.", "The answer is A, or maybe B.",
+        "the answer is the grandfather, or perhaps the grandson",
+        "A\nB\nC", "A\n\nC", "The grandfather.\nThe grandson.",  # lone references listed, none chosen
+        "Answer: A\nActually, the answer is not A.", "Answer: A\nThe answer isn't A.",  # retracted
     ],
 )
 def test_hedged_final_answer_is_unparsed(text: str) -> None:
     assert extract_choice(text, OPTIONS) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Answer: C. B is wrong because nothing says so.", C),  # a second letter inside a sentence
+        ("Answer: A\nActually, the answer is not B.", A),  # retracting another option keeps A
+        ("Answer: B\n\nB", B), ("**Answer**\nB", B),
+        ("A. The grandfather\nB. The grandson\nC. Can't be determined\n\nB", B),  # an echoed list, then B
+        ("Answer: A\nThe answer is not A. The answer is B.", B),
+    ],
+)
+def test_near_hedges_that_still_answer(text: str, expected: int) -> None:
+    assert extract_choice(text, OPTIONS) == expected
 
 
 @pytest.mark.parametrize(
@@ -251,6 +271,39 @@ def test_one_megabyte_completion_parses(text: str, expected: int | None) -> None
     assert extract_choice(text, OPTIONS) == expected
     extract_math_answer(text)
     extract_code(text)
+
+
+# name -> (head, unit repeated to the size): shapes that were quadratic, or could be.
+LONG_SHAPES = {
+    "< spaces": ("<", " "), "answer spaces": ("answer", " "), "< / tabs": ("< /", "\t"), "spaces": ("", " "),
+    "newlines": ("", "\n"), "letters": ("", "q"), "A": ("", "A"), "digits": ("", "9"), "(": ("", "("),
+    ")": ("", ")"), "{": ("", "{"), "*": ("", "*"), "<": ("", "<"), "<think>": ("", "<think>"),
+    "</think>": ("", "</think>"), "boxes": ("", "\\boxed{"), "cues": ("", "answer is "), "answers": ("", "Answer: A\n"),
+    "letter lines": ("", "A\n"), "bold": ("", "**A** "), "fences": ("", "```\n"), "hedges": ("", "A or B "),
+}
+EXTRACTORS = (lambda text: extract_choice(text, OPTIONS), extract_math_answer, extract_code, extract_boxed, strip_thinking)
+
+
+def _all_extractors_seconds(text: str) -> float:
+    started = time.perf_counter()
+    for extractor in EXTRACTORS:
+        extractor(text)
+    return time.perf_counter() - started
+
+
+@pytest.mark.parametrize("name", LONG_SHAPES)
+def test_reading_is_linear_on_every_shape(name: str) -> None:
+    """Generous bounds that only quadratic reading breaks ("<" + 64k spaces once took 32 s): all
+    five extractors read 1 MB in under 2 s, and 4x the input takes under 8x the time. The speed
+    target (100 ms per extractor) is measured in benchmarks/bench_extract.py."""
+    head, unit = LONG_SHAPES[name]
+    small, large = (head + unit * ((size - len(head)) // len(unit)) for size in (250_000, 1_000_000))
+    large_s = _all_extractors_seconds(large)
+    assert large_s < 2.0, f"{name}: {large_s:.2f} s for 1 MB"
+    if large_s > 0.1:  # below that, timer noise dominates the ratio
+        large_s = min(large_s, _all_extractors_seconds(large))
+        small_s = min(_all_extractors_seconds(small) for _ in range(3))
+        assert large_s / small_s < 8, f"{name}: 250 KB {small_s:.3f} s, 1 MB {large_s:.3f} s"
 
 
 @pytest.mark.parametrize(
