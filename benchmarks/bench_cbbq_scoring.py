@@ -17,7 +17,6 @@ import importlib.util
 import random
 import sys
 import time
-from collections import defaultdict
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -67,20 +66,13 @@ def _official_prediction(answer: str) -> int | None:
     return None
 
 
-def run(process, aggregations: dict, docs: list[dict], completions: list[str]) -> float:
-    start = time.perf_counter()
-    raw: dict[str, list] = defaultdict(list)
-    for doc, completion in zip(docs, completions, strict=True):
-        for metric, value in process(doc, [completion]).items():
-            raw[metric].append(value)
-    for metric, values in raw.items():
-        aggregations[metric](values)
-    return time.perf_counter() - start
-
-
 def main() -> None:
     from fairreason_tasks.core import cbbq
 
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import bench_bbq_scoring  # its corpus and its lm-eval-style loop (processing, then every aggregation)
+
+    run = bench_bbq_scoring.run_lm_eval_style
     utils = _task_utils("cbbq")
     items = cbbq.load_items(data_dir=ROOT / "tests" / "fixtures" / "cbbq")
     base = [cbbq.to_doc(item, order) for item, order in zip(items, cbbq.present(items, balanced=True), strict=True)]
@@ -89,9 +81,6 @@ def main() -> None:
     completions = [_completion(rng, doc) for doc in docs]
     aggregations = {name: getattr(utils, f"agg_{name}") for name in utils.ALL_METRICS}
     ours = run(utils.process_results, aggregations, docs, completions)
-
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    import bench_bbq_scoring
 
     bbq_docs, _, bbq_completions = bench_bbq_scoring.build_corpus()
     bbq_utils = bench_bbq_scoring.fairreason_utils
