@@ -16,8 +16,8 @@ import hashlib
 import json
 import logging
 import os
+import secrets
 import sys
-import tempfile
 import urllib.request
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -298,8 +298,8 @@ def _sample_manifest(folder: Path) -> dict[str, str]:
         return {}
     try:
         files = json.loads(path.read_text(encoding="utf-8"))["files"]
-    except (json.JSONDecodeError, KeyError, TypeError) as error:
-        raise DataError(f'{path}: expected {{"files": {{relpath: sha256}}}} ({error})') from error
+    except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError) as error:
+        raise DataError(f'{path}: expected {{"files": {{relpath: sha256}}}} in UTF-8 JSON ({error})') from error
     return dict(files)
 
 
@@ -352,10 +352,10 @@ def _download(relpath: str, pin: PinnedFile, target: Path) -> Path:
     """Fetch into `target` atomically: temp file in the same folder, hash checked, then renamed."""
     target.parent.mkdir(parents=True, exist_ok=True)
     digest = hashlib.sha256()
-    handle = tempfile.NamedTemporaryFile(
-        dir=target.parent, prefix=f".{target.name}.", suffix=".part", delete=False
-    )
-    temp = Path(handle.name)
+    temp = target.parent / f".{target.name}.{secrets.token_hex(8)}.part"
+    # os.open with 0666: the umask gives the cache file the mode of any new file (0644 under the
+    # usual umask 022), where NamedTemporaryFile would leave it 0600.
+    handle = os.fdopen(os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666), "wb")
     try:
         with handle, urllib.request.urlopen(pin.url, timeout=60) as response:
             total = pin.size or int(response.headers.get("Content-Length") or 0)
@@ -406,9 +406,15 @@ def resolve(relpath: str, data_dir: str | os.PathLike[str] | None = None) -> Pat
 
 
 def read_jsonl(path: str | os.PathLike[str]) -> Iterator[tuple[int, dict]]:
-    """(line number, record) for each non-blank line; a line that is not a JSON object is a DataError."""
-    with open(path, encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
+    """(line number, record) for each non-blank line; a line that is not UTF-8 or not a JSON object is
+    a DataError naming the file and line."""
+    with open(path, "rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as error:
+                raise DataError(f"{path}:{number}: invalid UTF-8 (byte {error.start + 1} of the line: "
+                                f"{raw[error.start : error.start + 4]!r})") from error
             if not line.strip():
                 continue
             try:
@@ -453,10 +459,26 @@ def load_bbq(
     items = []
     for category in wanted:
         path = resolve(f"bbq/{category}.jsonl", local)
+        seen: dict[int, int] = {}
         for number, record in read_jsonl(path):
             item = parse_record(record, source=str(path), line=number)
             if item.category != category:
                 raise BBQSchemaError(str(path), number, "category", repr(category), item.category)
+            check_bbq_item(item, str(path), number, seen)
             if split == "all" or is_training_template(category, item.question_index) == (split == "train"):
                 items.append(item)
     return items
+
+
+def check_bbq_item(item: BBQItem, source: str, line: int, seen: dict[int, int]) -> None:
+    """Refuse what would silently skew a score: a record repeated in its file (an example_id seen
+    before, `seen` maps ids to lines) or an ambiguous item whose label is not its unknown option
+    (BBQ's ambiguous contexts never name the answer). DataError naming file and line."""
+    if item.example_id in seen:
+        raise DataError(f"{source}:{line}: example_id {item.example_id} repeats line {seen[item.example_id]} "
+                        "(a duplicated record would be scored twice)")
+    seen[item.example_id] = line
+    if item.context_condition == "ambig" and item.label != item.unknown_index:
+        raise DataError(f"{source}:{line}: ambiguous item {item.example_id} is labelled {item.label} "
+                        f"({item.options[item.label]!r}), not its unknown option {item.unknown_index} "
+                        f"({item.options[item.unknown_index]!r})")

@@ -6,7 +6,9 @@ import hashlib
 import http.server
 import json
 import logging
+import os
 import shutil
+import stat
 import threading
 from pathlib import Path
 
@@ -146,6 +148,43 @@ def test_schema_failure_names_file_and_line(tmp_path):
         data.load_bbq("Religion", data_dir=folder)
 
 
+def _edited_religion(tmp_path: Path, edit) -> Path:
+    """A Religion sample folder whose file went through `edit(lines) -> lines`, its manifest updated."""
+    folder = _copy_fixture(tmp_path, ("Religion",), manifest=False)
+    path = folder / "bbq" / "Religion.jsonl"
+    path.write_bytes(b"".join(edit(path.read_bytes().splitlines(keepends=True))))
+    (folder / data.SAMPLE_MANIFEST).write_text(json.dumps({"files": {"bbq/Religion.jsonl": _sha256(path)}}))
+    return path
+
+
+def test_invalid_utf8_names_file_and_line(tmp_path):
+    path = _edited_religion(tmp_path, lambda lines: [*lines[:2], lines[2].replace(b"Muslim", b"Musl\xefm", 1), *lines[3:]])
+    with pytest.raises(data.DataError, match=rf"{path}:3: invalid UTF-8"):
+        data.load_bbq("Religion", data_dir=path.parents[1])
+    manifest = tmp_path / "m" / data.SAMPLE_MANIFEST
+    manifest.parent.mkdir()
+    manifest.write_bytes(b'{"files": {"\xff": 1}}')
+    with pytest.raises(data.DataError, match=rf"{manifest}: expected"):
+        data.sample_file(manifest.parent, "x")
+
+
+def test_a_duplicated_record_names_file_and_both_lines(tmp_path):
+    path = _edited_religion(tmp_path, lambda lines: [*lines[:5], lines[1], *lines[5:]])
+    with pytest.raises(data.DataError, match=rf"{path}:6: example_id 1 repeats line 2"):
+        data.load_bbq("Religion", data_dir=path.parents[1])
+
+
+def test_an_ambiguous_item_labelled_with_a_person_names_file_and_line(tmp_path):
+    def relabel(lines):
+        record = json.loads(lines[0])  # ambiguous; its unknown option is ans1
+        assert record["context_condition"] == "ambig" and record["label"] == 1
+        return [json.dumps({**record, "label": 2}).encode() + b"\n", *lines[1:]]
+
+    path = _edited_religion(tmp_path, relabel)
+    with pytest.raises(data.DataError, match=rf"{path}:1: ambiguous item 0 is labelled 2 \('The Muslim one'\), not its unknown"):
+        data.load_bbq("Religion", data_dir=path.parents[1])
+
+
 def test_splits_partition_the_items_by_template():
     everything = data.load_bbq(data_dir=FIXTURE_DIR)
     train = data.load_bbq(data_dir=FIXTURE_DIR, split="train")
@@ -208,6 +247,18 @@ def test_download_lands_verified_in_the_cache_and_is_reused(server, monkeypatch,
     assert data.verified_checksums()["test/f.jsonl"] == hashlib.sha256(content).hexdigest()
     (root / "f.jsonl").unlink()  # a second resolve must not need the network
     assert data.resolve("test/f.jsonl") == path
+
+
+def test_cache_files_get_the_mode_of_any_new_file(server, monkeypatch, tmp_path):
+    root, base = server
+    (root / "f.jsonl").write_bytes(b"{}\n")
+    _pin(monkeypatch, "test/f.jsonl", f"{base}/f.jsonl", b"{}\n")
+    previous = os.umask(0o022)
+    try:
+        path = data.resolve("test/f.jsonl")
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o644
 
 
 def test_download_with_wrong_checksum_leaves_nothing_behind(server, monkeypatch, tmp_path):
