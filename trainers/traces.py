@@ -16,6 +16,7 @@ read from the environment variable named by `--api-key-env`).
 from __future__ import annotations
 
 import argparse
+import fcntl
 import json
 import os
 import sys
@@ -32,15 +33,34 @@ Chat = list[dict[str, str]]
 Teacher = Callable[[Sequence[Chat]], list[str]]  # prompts -> one completion each
 
 
+class TraceOutputBusy(RuntimeError):
+    """Another process is writing the same trace file."""
+
+
 class TraceWriter:
-    """Append-only JSONL of traces that survives crashes: one durable record per write."""
+    """Append-only JSONL of traces that survives crashes: one durable record per write.
+
+    The writer holds an exclusive lock (flock) on its file from opening to closing, so a second
+    `fairreason traces` on the same output is refused (`TraceOutputBusy`) instead of writing every
+    record twice; the kernel releases the lock when a writer dies. The file gets the mode of any
+    new file (0644 under the usual umask)."""
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.done: set[str] = set()
-        self._recover()
         self._handle = self.path.open("a", encoding="utf-8")
+        try:
+            fcntl.flock(self._handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self._handle.close()
+            raise TraceOutputBusy(f"{self.path} is being written by another fairreason traces; wait for it to "
+                                  "finish (a rerun then resumes) or choose another --output") from None
+        try:
+            self._recover()
+        except BaseException:
+            self._handle.close()
+            raise
 
     def _recover(self) -> None:
         """Read finished ids; cut a half-written final line (the only damage a crash can do)."""
@@ -199,6 +219,19 @@ def _parser() -> argparse.ArgumentParser:
 
 def traces_main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.backend == "openai" and not args.base_url:
+        print("fairreason traces: --backend openai needs --base-url", file=sys.stderr)
+        return 2
+    try:
+        writer = TraceWriter(args.output)  # before any model loads: a second writer stops at once
+    except TraceOutputBusy as error:
+        print(f"fairreason traces: {error}", file=sys.stderr)
+        return 2
+    with writer:
+        return _write_all(args, writer)
+
+
+def _write_all(args: argparse.Namespace, writer: TraceWriter) -> int:
     from trainers.data_mix import build_mix
     from trainers.recipe import load_recipe
 
@@ -206,21 +239,16 @@ def traces_main(argv: list[str] | None = None) -> int:
                     ratio=args.debias_ratio)
     options = {"max_new_tokens": args.max_new_tokens, "temperature": args.temperature}
     if args.backend == "openai":
-        if not args.base_url:
-            print("fairreason traces: --backend openai needs --base-url", file=sys.stderr)
-            return 2
         teacher = openai_teacher(args.teacher, base_url=args.base_url, api_key=os.environ.get(args.api_key_env),
                                  **options)
     elif args.backend == "vllm":
         teacher = vllm_teacher(args.teacher, **options)
     else:
         teacher = transformers_teacher(args.teacher, **options)
-    with TraceWriter(args.output) as writer:
-        try:
-            counts = write_traces(mix.dataset, teacher, writer, teacher_name=args.teacher, batch_size=args.batch_size)
-        except KeyboardInterrupt:
-            print(f"interrupted: {len(writer.done)} traces are safe in {args.output}; rerun to continue",
-                  file=sys.stderr)
-            return 130
+    try:
+        counts = write_traces(mix.dataset, teacher, writer, teacher_name=args.teacher, batch_size=args.batch_size)
+    except KeyboardInterrupt:
+        print(f"interrupted: {len(writer.done)} traces are safe in {args.output}; rerun to continue", file=sys.stderr)
+        return 130
     print(json.dumps({"output": args.output, **counts}))
     return 0

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
+import stat
 from pathlib import Path
 
 import pytest
 
-from trainers.traces import TraceWriter, transformers_teacher, write_traces
+from trainers.traces import TraceOutputBusy, TraceWriter, traces_main, transformers_teacher, write_traces
 
 BBQ_ROW = {"task": "bbq", "prompt": [{"role": "user", "content": "q"}], "options": ["x", "unknown", "y"],
            "label": 1, "unknown_index": 1, "biased_index": 0, "answer": "B"}
@@ -73,6 +75,27 @@ def test_resume_after_crash_without_duplicates(tmp_path: Path) -> None:
     assert [r["id"] for r in _records(path)] == [r["id"] for r in rows]
     with TraceWriter(path) as writer:  # a third run has nothing left to do
         assert write_traces(rows, scripted_teacher(crash_after=0), writer, teacher_name="s")["written"] == 0
+
+
+def test_a_second_writer_is_refused_until_the_first_closes(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """Two `fairreason traces` on one output used to write every record twice."""
+    path = tmp_path / "t.jsonl"
+    previous = os.umask(0o022)
+    try:
+        first = TraceWriter(path)
+    finally:
+        os.umask(previous)
+    with first:
+        write_traces(_rows(2), scripted_teacher(), first, teacher_name="scripted")
+        with pytest.raises(TraceOutputBusy, match=r"t.jsonl is being written by another fairreason traces"):
+            TraceWriter(path)
+        # the command line refuses before loading any teacher (this one does not exist)
+        assert traces_main(["--teacher", "/no/such/model", "--recipe", "tiny", "--output", str(path)]) == 2
+        assert "is being written by another fairreason traces" in capsys.readouterr().err
+    assert stat.S_IMODE(path.stat().st_mode) == 0o644
+    with TraceWriter(path) as second:  # released on close (and by the kernel when a writer dies)
+        assert second.done == {row["id"] for row in _rows(2)}
+    assert len(_records(path)) == 2
 
 
 def test_corrupt_middle_line_is_reported(tmp_path: Path) -> None:
