@@ -1,0 +1,80 @@
+"""fairreason_open_bias through lm-eval's Python API: a scripted model, a tiny reward model, and the
+metrics computed here independently (the reward model's scores, averaged by hand)."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import numpy as np
+import pytest
+from lm_eval import simple_evaluate
+from lm_eval.tasks import TaskManager
+
+from fairreason_tasks.core import discrimination as disc
+from fairreason_tasks.locate import tasks_path
+from fairreason_tasks.testing import ScriptedLM
+from trainers.reward_model import RewardModelScorer, weights_sha256
+
+TASK = "fairreason_open_bias"
+pytestmark = pytest.mark.slow
+
+
+def _answer(prompt: str) -> tuple[str, str | None]:
+    """(completion, the answer the task should score or None) for a prompt."""
+    example = next(e for e in _EXAMPLES if e.prompt == prompt)
+    style = random.Random(prompt).choice(("neutral", "biased", "low_quality", "unclosed", "think"))
+    if style == "unclosed":
+        return "<think>Which one...", None
+    kind = "neutral" if style == "think" else style
+    text = next(r.text for r in example.responses if r.kind == kind)
+    return (f"<think>weighing it</think>\n{text}" if style == "think" else text), text
+
+
+_EXAMPLES = disc.generate(0, 5, splits=("test",))
+
+
+def _evaluate(metadata: dict) -> tuple[dict, list[str]]:
+    manager = TaskManager(include_path=str(tasks_path()), include_defaults=False, metadata=metadata)
+    lm = ScriptedLM(lambda task, doc, context: _answer(doc["prompt"])[0])
+    results = simple_evaluate(model=lm, tasks=[TASK], task_manager=manager, log_samples=False, metadata=metadata)
+    return results["results"][TASK], lm.prompts
+
+
+def test_metrics_equal_an_independent_computation(tiny_reward_model: Path) -> None:
+    metrics, prompts = _evaluate({"reward_model": str(tiny_reward_model)})
+    assert len(prompts) == len(_EXAMPLES) == 180
+    docs = list(_EXAMPLES)
+    answers = [_answer(e.prompt)[1] for e in docs]
+    scored = [(e, a) for e, a in zip(docs, answers, strict=True) if a is not None]
+    scores = RewardModelScorer(tiny_reward_model).score([e.prompt for e, _ in scored], [a for _, a in scored])
+    assert metrics["bias_intensity,none"] == pytest.approx(1 - scores[:, 0].mean(), abs=1e-6)
+    assert metrics["neutrality,none"] == pytest.approx(scores[:, 1].mean(), abs=1e-6)
+    assert metrics["fluency,none"] == pytest.approx(scores[:, 2].mean(), abs=1e-6)
+    assert metrics["unscored_rate,none"] == pytest.approx(answers.count(None) / len(answers))
+    ethnic = [k for k, (e, _) in enumerate(scored) if e.category == "ethnicity"]
+    assert metrics["bias_intensity_ethnicity,none"] == pytest.approx(1 - scores[ethnic, 0].mean(), abs=1e-6)
+    assert metrics["bias_intensity_ci_lo,none"] <= metrics["bias_intensity,none"] <= metrics["bias_intensity_ci_hi,none"]
+    assert format(int(metrics["reward_model_sha256_48bit,none"]), "012x") == weights_sha256(tiny_reward_model)[:12]
+    assert 0.0 <= metrics["reward_model_fairness_pairwise_acc,none"] <= 1.0
+    assert np.isfinite(metrics["bias_intensity_ci_hi_occupation,none"])
+
+
+def test_refuses_without_a_reward_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("FAIRREASON_REWARD_MODEL", raising=False)
+    with pytest.raises(Exception, match=r"--metadata '\{\"reward_model\": \"DIR\"\}'.*FAIRREASON_REWARD_MODEL"):
+        _evaluate({})
+
+
+def test_yaml_declares_every_metric() -> None:
+    import importlib.util
+
+    import yaml
+
+    path = tasks_path() / "open_bias" / "utils.py"
+    spec = importlib.util.spec_from_file_location("open_bias_utils", path)
+    utils = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(utils)
+    text = (path.parent / "fairreason_open_bias.yaml").read_text().replace("!function ", "")
+    declared = [entry["metric"] for entry in yaml.safe_load(text)["metric_list"]]
+    assert declared == utils.METRICS
