@@ -17,7 +17,7 @@ import yaml
 from fairreason_tasks.core.data import PACKAGED_DIR
 
 RECIPE_DIR = Path(__file__).resolve().parent / "recipes"
-PARADIGMS = ("sft", "distill", "grpo")
+PARADIGMS = ("sft", "distill", "grpo", "mr_grpo")  # mr_grpo: reward-model heads (trainers/mr_grpo.py)
 # messages / llava_cot: the paper's trace sets, read by trainers/data_sources.py
 REASONING_SOURCES = ("demo_arith", "jsonl", "hub", "messages", "llava_cot")
 DEBIAS_SOURCES = ("bbq", "bbq_traces")  # bbq_traces: BBQ items with R1 traces (trainers/data_sources.py)
@@ -91,6 +91,8 @@ def recipe_path(recipe: str, paradigm: str) -> Path:
             raise RecipeError(f"recipe file not found: {given}")
         return given
     candidate = RECIPE_DIR / f"{recipe}_{paradigm}.yaml"
+    if not candidate.is_file() and recipe.endswith(f"_{paradigm}"):  # the file's own stem: tiny_mr_grpo
+        candidate = RECIPE_DIR / f"{recipe}.yaml"
     if not candidate.is_file():
         known = sorted(path.stem for path in RECIPE_DIR.glob(f"*_{paradigm}.yaml"))
         raise RecipeError(f"no recipe {recipe!r} for {paradigm}: {candidate} does not exist; known: {known}")
