@@ -49,6 +49,8 @@ SUITES: dict[str, list[str]] = {
     # The demo's own pair: held-out BBQ templates and the synthetic arithmetic task.
     "demo": ["fairreason_bbq_heldout", "fairreason_demo_arith"],
     "vision": ["fairreason_vlbiasbench", "fairreason_mathverse"],
+    # Open-ended answers scored by a reward model (FAIRREASON_REWARD_MODEL names it).
+    "open_bias": ["fairreason_open_bias"],
 }
 VERSIONED_PACKAGES = ("lm_eval", "lmms_eval", "transformers", "torch", "datasets", "math-verify", "trl", "vllm",
                       "accelerate", "tokenizers")

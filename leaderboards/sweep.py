@@ -45,7 +45,7 @@ from leaderboards.cell_process import CellBusy, CellLock, start_supervised
 
 STATE_FILE = "sweep.json"
 STATE_SCHEMA = "fairreason.sweep/1"
-PARADIGMS = ("sft", "distill", "grpo")
+PARADIGMS = ("sft", "distill", "grpo", "mr_grpo")
 # Settings that change what a cell produces: a rerun into the same folder must repeat them.
 PINNED_SETTINGS = ("recipe", "budget", "data_dir", "limit", "train_args", "score_args", "model_args")
 # Flags of `fairreason score` that the sweep sets itself, per cell.
