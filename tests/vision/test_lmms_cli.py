@@ -36,7 +36,8 @@ def test_tiny_qwen2_5_vl_through_the_lmms_eval_cli(tiny_vl_model, tmp_path, refe
         scores = results["results"][task]
         samples = [json.loads(line) for path in output.rglob(f"*samples_{task}.jsonl") for line in path.open()]
         assert len(samples) == LIMIT == scores["n_items,none"]
-        outcomes = [dict(zip(keys, sample["acc"], strict=True)) for sample in samples]
+        # vlbiasbench outcomes are followed by the trace fields (core.trace_bias.TraceOutcome)
+        outcomes = [dict(zip(keys, sample["acc"][: len(keys)], strict=True)) for sample in samples]
         if task == "fairreason_vlbiasbench":
             correct = [row["prediction"] == row["label"] for row in outcomes]
             unparsed = [row["prediction"] is None for row in outcomes]
