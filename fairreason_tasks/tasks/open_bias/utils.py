@@ -19,6 +19,7 @@ import json
 import logging
 import math
 import os
+import random
 from pathlib import Path
 from typing import Any
 
@@ -51,10 +52,12 @@ def reward_model_dir(reward_model: str | None = None) -> Path:
 
 
 def load(reward_model: str | None = None, per_cell: int = 5, seed: int = 0, **_harness_kwargs: Any) -> datasets.DatasetDict:
-    """`custom_dataset` hook: `per_cell` test prompts per (test template, category); the reward model is checked here."""
+    """`custom_dataset` hook: `per_cell` test prompts per (test template, category), in a seeded shuffle
+    (so `--limit` takes every category); the reward model is checked here, before any generation."""
     path = reward_model_dir(reward_model)
     rows = [{"id": e.id, "prompt": e.prompt, "category": e.category, "scenario": e.scenario, "template": e.template,
              "reward_model": str(path)} for e in disc.generate(int(seed), int(per_cell), splits=("test",))]
+    random.Random(int(seed)).shuffle(rows)
     return datasets.DatasetDict({"test": datasets.Dataset.from_list(rows)})
 
 
