@@ -33,6 +33,17 @@ def train_grpo(recipe: Recipe, model: str, rows: Dataset, output_dir: Path, call
         train_dataset=rows.remove_columns(["target"]),
         processing_class=tokenizer,
         callbacks=callbacks,
+        peft_config=lora_config(recipe),
     )
     train_and_save(trainer, output_dir, tokenizer)
     return output_dir
+
+
+def lora_config(recipe: Recipe):
+    """A peft LoraConfig from the recipe's `model.lora` mapping (LoRA adapters instead of full weights), or None."""
+    settings = (recipe.raw.get("model") or {}).get("lora")
+    if not settings:
+        return None
+    from peft import LoraConfig
+
+    return LoraConfig(**settings)
