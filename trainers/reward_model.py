@@ -38,6 +38,8 @@ from fairreason_tasks.scoring import package_versions, write_json_atomically
 from trainers.recipe import RECIPE_DIR, RecipeError
 from trainers.runs import git_revision, train_and_save, trl_config
 
+RM_RECIPE_DIR = RECIPE_DIR / "reward_model"  # apart from the policy recipes, whose file names end in the paradigm
+
 EVAL_FILE = "eval.json"
 RECORD_FILE = "fairreason.json"
 TINY = "tiny"  # a random 2-layer DeBERTa-v2 with a tokenizer trained on the data (tests only)
@@ -66,7 +68,7 @@ class RewardRecipe:
 
 
 def load_reward_recipe(recipe: str) -> RewardRecipe:
-    """`rm_minilm` (or `minilm`) names `trainers/recipes/rm_minilm.yaml`; a path to a YAML file is used as is."""
+    """`rm_minilm` (or `minilm`) names `trainers/recipes/reward_model/rm_minilm.yaml`; a YAML path is used as is."""
     import yaml
 
     given = Path(recipe)
@@ -74,9 +76,9 @@ def load_reward_recipe(recipe: str) -> RewardRecipe:
         path = given
     else:
         stem = recipe if recipe.startswith("rm_") else f"rm_{recipe}"
-        path = RECIPE_DIR / f"{stem}.yaml"
+        path = RM_RECIPE_DIR / f"{stem}.yaml"
     if not path.is_file():
-        known = sorted(p.stem for p in RECIPE_DIR.glob("rm_*.yaml"))
+        known = sorted(p.stem for p in RM_RECIPE_DIR.glob("rm_*.yaml"))
         raise RecipeError(f"no reward-model recipe {recipe!r}: {path} does not exist; known: {known}")
     raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     if not isinstance(raw, dict):
