@@ -12,16 +12,17 @@ returning an object whose `__eq__` always says True cannot make a check pass.
 Containment (`sandbox_worker` does the in-sandbox part). A fork server (`python -I -S`, started
 once per process by util-linux `unshare` in a user namespace of its own, stdlib modules that
 HumanEval code imports already loaded, never running model code) forks one process per program,
-which enters new PID, network, mount, IPC and UTS namespaces: no network; its own /proc (no
-other process is visible);
-every mount read-only and no-suid; private tmpfs on /tmp (its working folder and HOME,
-/tmp/work) and /dev/shm, gone with it; when its PID namespace's init exits, the kernel kills
-everything it started (and each level dies with its parent: a killed scorer takes the fork
-server, and with it every sandbox, along). Inside: resource limits (CPU seconds, address space, file size, no core
-dumps), no capabilities, no_new_privs and a seccomp filter (x86_64 and aarch64: no new processes
-or threads, no exec, no signals to other processes, no tracing, mounts or namespaces, no
-network sockets). Its environment holds PATH, HOME and LANG only; its output goes to an unlinked
-file, read back bounded. None of this depends on the uid it runs as.
+which enters new PID, network, mount, IPC and UTS namespaces: no network; its own /proc (no other
+process is visible); the caller's home folder hidden (an empty tmpfs; only Python's own folders
+in it stay); every mount read-only and no-suid; private tmpfs on /tmp (its working folder and
+HOME, /tmp/work) and /dev/shm, gone with it; when its PID namespace's init exits, the kernel
+kills everything it started (and each level dies with its parent: a killed scorer takes the
+fork server, and with it every sandbox, along). Inside: resource limits (CPU seconds, address
+space, file size, no core dumps), no capabilities, no_new_privs and a seccomp filter (x86_64 and
+aarch64: no new processes or threads, no exec, no signals to other processes, no tracing, mounts
+or namespaces, no network sockets). Its environment holds PATH, HOME, LANG and one-thread
+settings for numerical libraries only; its output goes to an unlinked file, read back bounded.
+None of this depends on the uid it runs as.
 
 Where the kernel offers no namespaces (no `unshare`, user namespaces disabled, a kernel older
 than 5.12) the sandbox is *weak*: limits, capabilities and seccomp only, and the program could
@@ -210,7 +211,10 @@ class _Broken(Exception):
 _START = ("import sys; sys.path.append(sys.argv[1]); from fairreason_tasks.core import sandbox_worker; "
           "sys.path.remove(sys.argv[1]); ")
 _PACKAGE_ROOT = str(Path(sandbox_worker.__file__).resolve().parents[2])
-_ENVIRONMENT = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": "/tmp/work", "LANG": "C.UTF-8"}
+# No secrets; one thread for numerical libraries (the sandbox refuses new threads; OpenBLAS
+# would otherwise exit at import).
+_ENVIRONMENT = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": "/tmp/work", "LANG": "C.UTF-8",
+                **dict.fromkeys(("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"), "1")}
 
 
 class _ForkServer:
@@ -224,7 +228,7 @@ class _ForkServer:
         with theirs:
             self.process = subprocess.Popen(
                 [shutil.which("unshare") or "unshare", "--user", "--map-root-user", sys.executable, "-I", "-S", "-c",
-                 _START + f"sandbox_worker.zygote({theirs.fileno()})", _PACKAGE_ROOT],
+                 _START + f"sandbox_worker.zygote({theirs.fileno()}, *{_hidden_home()!r})", _PACKAGE_ROOT],
                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, env=_ENVIRONMENT, cwd="/",
                 pass_fds=(theirs.fileno(),), start_new_session=True,
             )
@@ -242,6 +246,18 @@ class _ForkServer:
         """Kill that sandbox (everything in it dies with it) and reap it."""
         with self.lock:
             self.channel.send(marshal.dumps(("release", pid)))
+
+
+def _hidden_home() -> tuple[str, tuple[str, ...]]:
+    """(the caller's home, the folders in it Python needs): sandboxes see only those of it."""
+    home = Path.home().resolve()
+    if home == Path("/") or not home.is_dir():
+        return "", ()
+    needed = sorted({Path(path).resolve() for path in [*sys.path, *site.getsitepackages(), _PACKAGE_ROOT]
+                     if path and Path(path).is_dir()})
+    inside = [path for path in needed if path.is_relative_to(home) and path != home]
+    kept = [path for path in inside if not any(path != other and path.is_relative_to(other) for other in inside)]
+    return str(home), tuple(str(path) for path in kept)
 
 
 _fork_server_lock = threading.Lock()

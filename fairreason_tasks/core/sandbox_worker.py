@@ -4,7 +4,8 @@
 kernel offers namespaces; each sandbox is a fork of it that enters fresh namespaces (`_spawned`)
 and calls `main`. Without namespaces (weak sandbox) `main` runs in a plain `python -I -S`. `main`
 reads one request (marshal, length-prefixed) from its stdin, then, before any model code runs:
-  1. (contained) makes every mount read-only and no-suid, mounts private tmpfs on /tmp and
+  1. (contained) hides the caller's home folder (all but Python's own folders in it), makes every
+     mount read-only and no-suid, mounts private tmpfs on /tmp and
      /dev/shm, works in /tmp/work, and forks: this process stays as the namespace's PID 1 (when it
      exits the kernel kills everything left in the namespace) and reports how the child ended;
   2. sets resource limits (CPU, address space, file size, no core dumps, one process);
@@ -139,14 +140,14 @@ def _contain(scratch_bytes: int) -> None:
 
 _CLONE_NEWNS, _CLONE_NEWUTS, _CLONE_NEWIPC, _CLONE_NEWPID, _CLONE_NEWNET = (
     0x00020000, 0x04000000, 0x08000000, 0x20000000, 0x40000000)
-_MS_NOEXEC, _MS_REC, _MS_PRIVATE = 0x8, 0x4000, 0x40000
+_MS_NOEXEC, _MS_BIND, _MS_REC, _MS_PRIVATE = 0x8, 0x1000, 0x4000, 0x40000
 _PR_SET_PDEATHSIG, _SIGKILL = 1, 9
 # The standard modules HumanEval-style code imports most (typing alone costs 15 ms to import).
 _PRELOADED = ("typing", "math", "re", "collections", "itertools", "functools", "random", "string", "copy",
               "hashlib", "heapq", "bisect", "fractions", "statistics")
 
 
-def zygote(control: int) -> None:
+def zygote(control: int, hidden: str = "", kept: tuple[str, ...] = ()) -> None:
     """Fork server, run once per scoring process inside a user namespace of its own (`unshare
     --user --map-root-user`), so that starting a sandbox costs a fork instead of an interpreter.
 
@@ -154,7 +155,9 @@ def zygote(control: int) -> None:
     pipe, reply pipe and output file as passed descriptors) forks a child that enters fresh
     namespaces (`_spawned`) and answers with its pid; ("release", pid) kills that child, which
     takes its whole sandbox with it, and reaps it (so a pid the parent holds is never reused).
-    When the parent's end closes, the fork server exits, and every sandbox dies with it."""
+    When the parent's end closes, the fork server exits, and every sandbox dies with it.
+    `hidden` (the caller's home) is covered by an empty tmpfs in every sandbox, except the `kept`
+    folders inside it that Python needs (its standard library, site-packages)."""
     import socket
 
     channel = socket.socket(fileno=control)
@@ -173,7 +176,7 @@ def zygote(control: int) -> None:
             child = os.fork()
             if child == 0:
                 channel.close()
-                _spawned(descriptors)
+                _spawned(descriptors, hidden, kept)
             for descriptor in descriptors:
                 os.close(descriptor)
             channel.send(struct.pack("<i", child))
@@ -185,7 +188,7 @@ def zygote(control: int) -> None:
                 pass
 
 
-def _spawned(descriptors: list[int]) -> None:
+def _spawned(descriptors: list[int], hidden: str, kept: tuple[str, ...]) -> None:
     """In a fork of the fork server: new mount, PID, network, IPC and UTS namespaces, then `main`.
 
     This process stays outside the new PID namespace, waits for its init and reports its exit
@@ -204,6 +207,8 @@ def _spawned(descriptors: list[int]) -> None:
             _checked(libc.mount(None, b"/", None, _MS_REC | _MS_PRIVATE, None), "private mounts")
             _checked(libc.mount(b"proc", b"/proc", b"proc", _MS_NOSUID | _MS_NODEV | _MS_NOEXEC, None),
                      "a /proc of its own")
+            if hidden:
+                _hide(libc, hidden, kept)
             main()
             os._exit(0)
         _, status = os.waitpid(init, 0)
@@ -213,6 +218,19 @@ def _spawned(descriptors: list[int]) -> None:
         code = 125
     os.write(1, f'{{"ended":{code}}}\n'.encode())
     os._exit(0)
+
+
+def _hide(libc, hidden: str, kept: tuple[str, ...]) -> None:
+    """Cover `hidden` with an empty tmpfs (tokens, keys and caches under a home folder are out of
+    reach), then bind the `kept` folders back at their own paths."""
+    handles = [os.open(path, os.O_PATH | os.O_DIRECTORY) for path in kept]  # reachable once covered
+    _checked(libc.mount(b"tmpfs", hidden.encode(), b"tmpfs", _MS_NOSUID | _MS_NODEV, b"size=1m,mode=755"),
+             f"hiding {hidden}")
+    for path, handle in zip(kept, handles, strict=True):
+        os.makedirs(path, exist_ok=True)
+        _checked(libc.mount(f"/proc/self/fd/{handle}".encode(), path.encode(), None, _MS_BIND | _MS_REC, None),
+                 f"keeping {path}")
+        os.close(handle)
 
 
 def _stay_as_init() -> None:

@@ -275,3 +275,25 @@ def test_killing_the_scorer_takes_every_sandbox_with_it() -> None:
     while time.monotonic() < deadline and any(Path(f"/proc/{pid}").exists() for pid in sandbox):
         time.sleep(0.05)
     assert [pid for pid in sandbox if Path(f"/proc/{pid}").exists()] == []
+
+
+def test_the_home_folder_is_hidden_but_python_still_imports() -> None:
+    """Tokens and keys under the caller's home (~/.cache/huggingface/token, ~/.ssh) are out of
+    reach; the standard library (under /root with pyenv) and installed packages still import."""
+    secret = Path(tempfile.mkdtemp(prefix="fairreason-home-secret-", dir=Path.home())) / "token"
+    secret.write_text(SECRET)
+    try:
+        program = _attempts(f"open({str(secret)!r}).read()", f"os.listdir({str(Path.home())!r})",
+                            "__import__('difflib').SequenceMatcher(None, 'ab', 'abc').ratio()",
+                            "__import__('json').dumps([1])")
+        try:
+            import numpy  # noqa: F401
+            program += _attempts("__import__('numpy').arange(3).sum()")
+        except ImportError:
+            pass
+        result = run_program(program, QUICK)
+    finally:
+        shutil.rmtree(secret.parent)
+    assert result.passed and SECRET not in result.detail, result.detail
+    assert f"BLOCKED open({str(secret)!r}).read() FileNotFoundError" in result.detail
+    assert result.detail.count("\nOK") == result.detail.count("\n"), result.detail  # every import worked
