@@ -30,7 +30,7 @@ Scores (`score_cbbq`):
     `cbbq_s_amb`, `cbbq_s_disamb`, `cbbq_s_total`. Unparsed answers are left out of both
     denominators (the official scripts count them in S_amb's as unbiased) and reported in
     `unparsed_rate`; a score with nothing to divide by is NaN.
-  * the Parrish scale, with `fairreason_bbq`'s names and rules (`core.bias_metrics.score_bbq`).
+  * the Parrish scale, with `fairreason_bbq`'s names and rules (`core.bias_metrics.score_bbq_columns`).
   * each also per category (`_<category>`); 95 % intervals from resampling templates within
     categories: `cbbq_s_*_ci_lo/hi` overall, and score_bbq's own for the Parrish scores (overall
     and per category).
@@ -44,14 +44,13 @@ import logging
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import partial
 from itertools import permutations
 from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
 
-from fairreason_tasks.core.bias_metrics import BBQOutcome, _interval, _ratio, score_bbq
+from fairreason_tasks.core.bias_metrics import _interval, _ratio, score_bbq_columns
 from fairreason_tasks.core.extract_zh import is_unknown_phrasing
 
 logger = logging.getLogger(__name__)
@@ -346,10 +345,8 @@ def score_cbbq(outcomes: Sequence[CBBQOutcome], *, n_boot: int = 1000, seed: int
         return {}
     columns = list(zip(*outcomes, strict=True))
     category, question_index, condition, polarity, prompt_id, label, unknown, biased, prediction = columns
-    as_bbq = partial(tuple.__new__, BBQOutcome)  # C speed; BBQOutcome(*row) costs a Python call per item
-    bbq_outcomes = list(map(as_bbq, zip(category, question_index, condition, label, unknown, biased, prediction,
-                                        strict=True)))
-    metrics = score_bbq(bbq_outcomes, n_boot=n_boot, seed=seed, ci=ci)
+    metrics = score_bbq_columns(category, question_index, condition, label, unknown, biased, prediction,
+                                n_boot=n_boot, seed=seed, ci=ci)
     predicted = np.array([-1 if p is None else p for p in prediction], dtype=np.int64)
     unknown_array, biased_array = np.array(unknown, dtype=np.int64), np.array(biased, dtype=np.int64)
     ambiguous = np.array([c == "ambig" for c in condition])

@@ -156,7 +156,8 @@ def trace_outcome(completion: str, *, options: Sequence[str], context_condition:
     scorable = biased_index is not None and biased_index >= 0
     if trace is None:
         return _as_trace((context_condition, False, scorable, False, False, math.nan, math.nan))
-    committed = scorable and biased_index in commitments(trace, options, read)
+    # Only ambiguous items enter the rates, so only their traces are read for commitments.
+    committed = scorable and context_condition == "ambig" and biased_index in commitments(trace, options, read)
     final_unknown = prediction is not None and prediction == unknown_index
     low = high = math.nan
     parts = paragraphs(trace) if fairness is not None else []

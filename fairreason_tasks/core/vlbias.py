@@ -42,7 +42,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from fairreason_tasks.core.bias_metrics import BBQOutcome, score_bbq
+from fairreason_tasks.core.bias_metrics import score_bbq_columns
 from fairreason_tasks.core.extract import UNKNOWN_PHRASINGS, extract_choice
 
 __all__ = [
@@ -342,7 +342,6 @@ def format_prompt(context: str, question: str, options: Sequence[str]) -> str:
 # Builds a named tuple from a plain one at C speed (calling the class costs a Python call per item,
 # which shows at 100k items).
 _as_outcome = partial(tuple.__new__, VLBiasOutcome)
-_as_bbq = partial(tuple.__new__, BBQOutcome)
 
 
 def outcome(doc: Mapping[str, Any], completion: str) -> VLBiasOutcome:
@@ -369,7 +368,7 @@ def score_vlbias(outcomes: Sequence[VLBiasOutcome], *, n_boot: int = 1000, seed:
 
     `outcomes` may be plain tuples in `VLBiasOutcome`'s field order (the task's logged values)."""
     if not outcomes:
-        return score_bbq([], n_boot=n_boot, seed=seed)
+        return score_bbq_columns([], [], [], [], [], [], [], n_boot=n_boot, seed=seed)
     return score_vlbias_columns(*zip(*outcomes, strict=True), n_boot=n_boot, seed=seed)
 
 
@@ -380,12 +379,9 @@ def score_vlbias_columns(category: Sequence[str], subset: Sequence[str], cluster
     """`score_vlbias` from the outcome fields as columns (one sequence per field), as a task's
     aggregation has them after one transpose: no Python call per outcome."""
     # unknown -1 (no unknown option shown) never equals a prediction: every answer is non-unknown.
-    biased = [None if index < 0 else index for index in biased]
+    shared = (cluster, condition, label, unknown, [None if index < 0 else index for index in biased], prediction)
     subset_names = {name: f"subset_{name}" for name in set(subset)}
-    shared = (cluster, condition, label, unknown, biased, prediction)
-    by_category = list(map(_as_bbq, zip(category, *shared, strict=True)))
-    by_subset = list(map(_as_bbq, zip(map(subset_names.__getitem__, subset), *shared, strict=True)))
-    metrics = score_bbq(by_category, n_boot=n_boot, seed=seed)
-    per_subset = score_bbq(by_subset, n_boot=n_boot, seed=seed)
+    metrics = score_bbq_columns(category, *shared, n_boot=n_boot, seed=seed)
+    per_subset = score_bbq_columns(list(map(subset_names.__getitem__, subset)), *shared, n_boot=n_boot, seed=seed)
     metrics.update({key: value for key, value in per_subset.items() if "_subset_" in key})
     return metrics

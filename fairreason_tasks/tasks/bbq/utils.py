@@ -8,12 +8,13 @@ each metric's aggregation reads its value from one scoring of the whole list
 from __future__ import annotations
 
 from collections.abc import Sequence
+from operator import itemgetter
 from typing import Any
 
 import datasets
 
 from fairreason_tasks.core import bbq, data, extract
-from fairreason_tasks.core.bias_metrics import BBQOutcome, score_bbq
+from fairreason_tasks.core.bias_metrics import BBQOutcome, score_bbq_columns
 from fairreason_tasks.core.trace_bias import TRACE_METRICS, score_traces, trace_outcome
 from fairreason_tasks.tasks.aggregation import register_aggregations
 from fairreason_tasks.tasks.trace_hooks import configure_fairness
@@ -122,12 +123,14 @@ def process_results_mc(doc: dict, results: list[tuple[float, bool]]) -> dict[str
 # ---- aggregation ------------------------------------------------------------------------------
 
 
+_TRACE_PART = itemgetter(slice(_N_OUTCOME, None))  # the trace fields of a document's tuple, at C speed
+
+
 def _score(items: list[tuple]) -> dict[str, float]:
-    if items and len(items[0]) == _N_OUTCOME:  # the loglikelihood task: no trace
-        return score_bbq([BBQOutcome(*item) for item in items])
-    columns = list(zip(*items, strict=True))
-    metrics = score_bbq([BBQOutcome(*item) for item in zip(*columns[:_N_OUTCOME], strict=True)])
-    metrics.update(score_traces(list(zip(*columns[_N_OUTCOME:], strict=True)), task="fairreason_bbq"))
+    columns = list(zip(*items, strict=True))  # one transpose; no object per outcome
+    metrics = score_bbq_columns(*columns[:_N_OUTCOME])
+    if len(columns) > _N_OUTCOME:  # generation tasks: the trace fields follow
+        metrics.update(score_traces(list(map(_TRACE_PART, items)), task="fairreason_bbq"))
     return metrics
 
 

@@ -8,6 +8,7 @@ whole list (`fairreason_tasks.tasks.aggregation`).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from operator import itemgetter
 from typing import Any
 
 import datasets
@@ -88,11 +89,14 @@ def process_results_mc(doc: dict, results: list[tuple[float, bool]]) -> dict[str
 # ---- aggregation ------------------------------------------------------------------------------
 
 
+# Slices of each document's tuple at C speed: the outcome fields, then the trace fields.
+_OUTCOME_PART, _TRACE_PART = itemgetter(slice(0, _N_OUTCOME)), itemgetter(slice(_N_OUTCOME, None))
+
+
 def _score(items: list[tuple]) -> dict[str, float]:
-    columns = list(zip(*items, strict=True))  # plain tuples split column-wise: no per-item Python call
-    metrics = cbbq.score_cbbq(list(zip(*columns[:_N_OUTCOME], strict=True)))
-    if len(columns) > _N_OUTCOME:
-        metrics.update(score_traces(list(zip(*columns[_N_OUTCOME:], strict=True)), task=TASK))
+    metrics = cbbq.score_cbbq(list(map(_OUTCOME_PART, items)))
+    if items and len(items[0]) > _N_OUTCOME:  # generation tasks: the trace fields follow
+        metrics.update(score_traces(list(map(_TRACE_PART, items)), task=TASK))
     return metrics
 
 
