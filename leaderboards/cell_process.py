@@ -95,32 +95,36 @@ def _signal_group(pgid: int, sig: int) -> None:
 
 
 def supervise(parent: int, command: list[str]) -> int:
-    """Run `command` in its own process group until it exits, or stop the group when told to."""
+    """Run `command` in its own process group until it exits, or stop the group when told to.
+
+    The handlers only signal the group and note a deadline; the main loop polls the child (waiting
+    on the child inside a handler would deadlock on the lock `Popen.wait` holds)."""
     if os.getppid() != parent:  # the sweep died before the parent-death signal was armed
         return 143
     child = subprocess.Popen(command, start_new_session=True, preexec_fn=lambda: die_with_parent(signal.SIGKILL))
-    interrupted = False
+    stop: dict[str, float | int | None] = {"signal": None, "deadline": None, "interrupted": 0}
 
     def on_interrupt(signum: int, frame: object) -> None:
-        nonlocal interrupted
-        if not interrupted:  # Ctrl-C reaches both the sweep and us: forward it once
-            interrupted = True
+        if not stop["interrupted"]:  # Ctrl-C reaches both the sweep and us: forward it once
+            stop["interrupted"] = 1
             _signal_group(child.pid, signal.SIGINT)
 
     def on_terminate(signum: int, frame: object) -> None:
-        _signal_group(child.pid, signal.SIGTERM)
-        deadline = time.monotonic() + GRACE_SECONDS
-        while child.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.1)
-        _signal_group(child.pid, signal.SIGKILL)
-        child.wait()
-        os._exit(128 + signum)
+        if stop["signal"] is None:
+            stop.update(signal=signum, deadline=time.monotonic() + GRACE_SECONDS)
+            _signal_group(child.pid, signal.SIGTERM)
 
     signal.signal(signal.SIGINT, on_interrupt)
     for name in ("SIGTERM", "SIGHUP", "SIGUSR2"):
         signal.signal(getattr(signal, name), on_terminate)
-    returncode = child.wait()
+    while (returncode := child.poll()) is None:
+        if stop["deadline"] is not None and time.monotonic() > stop["deadline"]:
+            _signal_group(child.pid, signal.SIGKILL)
+            stop["deadline"] = None
+        time.sleep(0.1)
     _signal_group(child.pid, signal.SIGKILL)  # stragglers the command left behind
+    if stop["signal"] is not None:
+        return 128 + int(stop["signal"])
     if returncode < 0:  # report the child's death by signal as our own, for the sweep's message
         with contextlib.suppress(OSError, ValueError):  # SIGKILL and SIGSTOP have no handler to reset
             signal.signal(-returncode, signal.SIG_DFL)

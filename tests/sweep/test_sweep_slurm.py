@@ -27,13 +27,14 @@ RECIPE = HERE / "tiny_sweep_sft.yaml"
 
 # Stand-ins for `fairreason train` / `fairreason score`: argv[1] is the checkpoint or scores folder.
 # The trainer waits for a file named by $HOLD_TRAINING to vanish (so a test can catch it mid-run)
-# and, with $TRAINER_PIDS set, starts a grandchild and records both pids.
+# and, with $TRAINER_PIDS set, starts a grandchild and records its own, the grandchild's and its
+# supervisor's pid.
 TRAIN = """
 import json, os, pathlib, subprocess, sys, time
 out = pathlib.Path(sys.argv[1])
 if os.environ.get("TRAINER_PIDS"):
     child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
-    pathlib.Path(os.environ["TRAINER_PIDS"]).write_text(json.dumps([os.getpid(), child.pid]))
+    pathlib.Path(os.environ["TRAINER_PIDS"]).write_text(json.dumps([os.getpid(), child.pid, os.getppid()]))
 while os.environ.get("HOLD_TRAINING") and os.path.exists(os.environ["HOLD_TRAINING"]):
     time.sleep(0.1)
 out.mkdir(parents=True, exist_ok=True)
@@ -244,7 +245,7 @@ def test_a_killed_local_sweep_takes_its_trainer_along_and_a_second_sweep_cannot_
     hold.write_text("")
     running = _driver(tmp_path, _argv(output, ratios="0.2"), {"HOLD_TRAINING": str(hold), "TRAINER_PIDS": str(pids)})
     _wait_for(pids.is_file)
-    trainer, grandchild = json.loads(pids.read_text())
+    trainer, grandchild, supervisor = json.loads(pids.read_text())
 
     log = output / "cells" / "sft_r0.20" / "train.log"
     log_before = log.read_text()
@@ -255,7 +256,10 @@ def test_a_killed_local_sweep_takes_its_trainer_along_and_a_second_sweep_cannot_
 
     running.send_signal(signal.SIGKILL)
     running.wait()
-    _wait_for(lambda: not _alive(trainer) and not _alive(grandchild), timeout=40)
+    _wait_for(lambda: not any(_alive(pid) for pid in (trainer, grandchild, supervisor)), timeout=40)
+    from leaderboards.cell_process import CellLock
+
+    CellLock(output / "cells" / "sft_r0.20").acquire().release()  # the lock went with them
 
 
 def test_distinct_ratios_get_distinct_cells() -> None:
