@@ -165,7 +165,12 @@ def _kernel_isolation_error() -> str | None:
     session = _Session({"mode": "probe"}, Limits(timeout_s=30), "kernel")
     try:
         reply = session.receive()
-        return None if reply.get("ready") is True else f"unexpected reply {reply}"
+        if reply.get("ready") is not True:
+            return f"unexpected reply {reply}"
+        if reply.get("seccomp") is not True:
+            logger.warning("no seccomp filter for %s here (x86_64 and aarch64 only): sandboxes rely on "
+                           "namespaces, limits and dropped capabilities", os.uname().machine)
+        return None
     except _Broken as broken:
         return f"{broken}: {session.close()[1]}"
     finally:
