@@ -14,7 +14,8 @@ once per process by util-linux `unshare` in a user namespace of its own, stdlib 
 HumanEval code imports already loaded, never running model code) forks one process per program,
 which enters new PID, network, mount, IPC and UTS namespaces: no network; its own /proc (no other
 process is visible); the caller's home folder hidden (an empty tmpfs; only Python's own folders
-in it stay); every mount read-only and no-suid; private tmpfs on /tmp (its working folder and
+in it stay); a /dev of its own (null, zero, full, random, urandom); every mount read-only and
+no-suid; private tmpfs on /tmp (its working folder and
 HOME, /tmp/work) and /dev/shm, gone with it; when its PID namespace's init exits, the kernel
 kills everything it started (and each level dies with its parent: a killed scorer takes the
 fork server, and with it every sandbox, along). Inside: resource limits (CPU seconds, address

@@ -4,8 +4,9 @@
 kernel offers namespaces; each sandbox is a fork of it that enters fresh namespaces (`_spawned`)
 and calls `main`. Without namespaces (weak sandbox) `main` runs in a plain `python -I -S`. `main`
 reads one request (marshal, length-prefixed) from its stdin, then, before any model code runs:
-  1. (contained) hides the caller's home folder (all but Python's own folders in it), makes every
-     mount read-only and no-suid, mounts private tmpfs on /tmp and
+  1. (contained) hides the caller's home folder (all but Python's own folders in it), gives it a
+     /dev of its own (null, zero, full, random, urandom), makes every mount read-only and
+     no-suid, mounts private tmpfs on /tmp and
      /dev/shm, works in /tmp/work, and forks: this process stays as the namespace's PID 1 (when it
      exits the kernel kills everything left in the namespace) and reports how the child ended;
   2. sets resource limits (CPU, address space, file size, no core dumps, one process);
@@ -209,6 +210,7 @@ def _spawned(descriptors: list[int], hidden: str, kept: tuple[str, ...]) -> None
                      "a /proc of its own")
             if hidden:
                 _hide(libc, hidden, kept)
+            _minimal_dev(libc)
             main()
             os._exit(0)
         _, status = os.waitpid(init, 0)
@@ -231,6 +233,25 @@ def _hide(libc, hidden: str, kept: tuple[str, ...]) -> None:
         _checked(libc.mount(f"/proc/self/fd/{handle}".encode(), path.encode(), None, _MS_BIND | _MS_REC, None),
                  f"keeping {path}")
         os.close(handle)
+
+
+_DEVICES = ("null", "zero", "full", "random", "urandom")
+
+
+def _minimal_dev(libc) -> None:
+    """A /dev of its own holding only the harmless devices: the host's /dev can hold consoles,
+    terminals, loop devices and /dev/kvm, which a read-only mount does not make harmless."""
+    handles = [(name, os.open(f"/dev/{name}", os.O_PATH)) for name in _DEVICES if os.path.exists(f"/dev/{name}")]
+    _checked(libc.mount(b"tmpfs", b"/dev", b"tmpfs", _MS_NOSUID, b"size=64k,mode=755"), "a /dev of its own")
+    for name, handle in handles:
+        os.close(os.open(f"/dev/{name}", os.O_CREAT | os.O_WRONLY, 0o666))
+        _checked(libc.mount(f"/proc/self/fd/{handle}".encode(), f"/dev/{name}".encode(), None, _MS_BIND, None),
+                 f"/dev/{name}")
+        os.close(handle)
+    os.mkdir("/dev/shm")
+    for name, target in (("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"), ("stdout", "/proc/self/fd/1"),
+                         ("stderr", "/proc/self/fd/2")):
+        os.symlink(target, f"/dev/{name}")
 
 
 def _stay_as_init() -> None:

@@ -297,3 +297,14 @@ def test_the_home_folder_is_hidden_but_python_still_imports() -> None:
     assert result.passed and SECRET not in result.detail, result.detail
     assert f"BLOCKED open({str(secret)!r}).read() FileNotFoundError" in result.detail
     assert result.detail.count("\nOK") == result.detail.count("\n"), result.detail  # every import worked
+
+
+def test_only_harmless_devices_are_there() -> None:
+    """The host's /dev held consoles, terminals, loop devices and /dev/kvm that root could open
+    despite a read-only mount; the sandbox's /dev holds null, zero, full, random and urandom."""
+    dangerous = ["/dev/kvm", "/dev/console", "/dev/tty1", "/dev/loop0", "/dev/kmsg", "/dev/vda", "/dev/sda", "/dev/mem"]
+    program = _attempts(*(f"os.close(os.open({path!r}, os.O_RDONLY))" for path in dangerous),
+                        "open('/dev/urandom', 'rb').read(4)", "open('/dev/null', 'w').write('x')")
+    result = run_program(program, QUICK)
+    assert result.passed, result.detail
+    assert result.detail.count("BLOCKED") == len(dangerous) and result.detail.count("\nOK") == 2, result.detail
