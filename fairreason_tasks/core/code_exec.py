@@ -21,7 +21,7 @@ kills everything it started (and each level dies with its parent: a killed score
 fork server, and with it every sandbox, along). Inside: resource limits (CPU seconds, address
 space, file size, no core dumps), no capabilities, no_new_privs and a seccomp filter (x86_64 and
 aarch64: no new processes or threads, no exec, no signals to other processes, no tracing, mounts
-or namespaces, no network sockets). Its environment holds PATH, HOME, LANG and one-thread
+or namespaces, no sockets but socketpair). Its environment holds PATH, HOME, LANG and one-thread
 settings for numerical libraries only; its output goes to an unlinked file, read back bounded.
 None of this depends on the uid it runs as.
 

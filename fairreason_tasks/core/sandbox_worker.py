@@ -12,8 +12,8 @@ reads one request (marshal, length-prefixed) from its stdin, then, before any mo
   2. sets resource limits (CPU, address space, file size, no core dumps, one process);
   3. drops every capability and sets no_new_privs;
   4. installs a seccomp filter (x86_64, aarch64): no new processes or threads, no exec, no
-     signals to other processes, no tracing, no mounts or namespaces, no sockets other than
-     AF_UNIX, no io_uring, bpf, keyrings or perf events.
+     signals to other processes, no tracing, no mounts or namespaces, no sockets (socketpair
+     only), no io_uring, bpf, keyrings or perf events.
 Then it runs the code. In "function" mode it answers calls of one function (requests: `marshal`
 data, length-prefixed), one JSON line per call, with the result encoded by `encode` (plain data
 only); in "program" mode it runs the code as `__main__` and says when it finished. Nothing it
@@ -299,7 +299,9 @@ def _seccomp() -> bool:
     numbers = [(nr, _EPERM) for nr in (*denied.values(), *_COMMON.values())] + [(_CLONE3, _ENOSYS)]
     for nr, error in numbers:
         program += [(jeq, 0, 1, nr), (ret, 0, 0, errno | error)]
-    program += [(jeq, 0, 3, socket_nr), (ld, 0, 0, 16), (jeq, 1, 0, 1), (ret, 0, 0, errno | _EACCES)]
+    # No socket() at all: a Unix socket could connect to a host daemon's socket file (a read-only
+    # mount does not stop that); socketpair() (asyncio's self-pipe) reaches nothing outside.
+    program += [(jeq, 0, 1, socket_nr), (ret, 0, 0, errno | _EACCES)]
     program += [(ret, 0, 0, allow)]
     ctypes, libc = _libc()
     filters = b"".join(struct.pack("HBBI", *instruction) for instruction in program)

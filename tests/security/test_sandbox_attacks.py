@@ -200,18 +200,29 @@ def test_nothing_it_starts_outlives_it(tmp_path: Path) -> None:
     assert survivors == []
 
 
-def test_no_listening_sockets_and_no_network() -> None:
+def test_no_listening_sockets_no_network_no_host_sockets() -> None:
+    """No server, no connection out, and no way to a host daemon's Unix socket file (a docker or
+    dbus socket on a shared box); a socketpair (asyncio's self-pipe) still works."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    program = _attempts(
-        f"socket.create_server(('0.0.0.0', {port}))", f"socket.create_server(('::', {port}), family=socket.AF_INET6)",
-        "socket.create_connection(('1.1.1.1', 53), timeout=1)",
-        "socket.socket(socket.AF_UNIX).close() or 'unix sockets are fine'",
-    )
-    result = run_program(program, QUICK)
+    folder = Path(tempfile.mkdtemp(prefix="fairreason-socket-", dir="/var/tmp" if Path("/var/tmp").is_dir() else None))
+    daemon = socket.socket(socket.AF_UNIX)
+    daemon.bind(str(folder / "daemon.sock"))
+    daemon.listen()
+    try:
+        program = _attempts(
+            f"socket.create_server(('0.0.0.0', {port}))", f"socket.create_server(('::', {port}), family=socket.AF_INET6)",
+            "socket.create_connection(('1.1.1.1', 53), timeout=1)",
+            f"socket.socket(socket.AF_UNIX).connect({str(folder / 'daemon.sock')!r})",
+            "[end.close() for end in socket.socketpair()] and 'socketpair works'",
+        )
+        result = run_program(program, QUICK)
+    finally:
+        daemon.close()
+        shutil.rmtree(folder)
     assert result.passed, result.detail
-    assert result.detail.count("BLOCKED") == 3 and "unix sockets are fine" in result.detail, result.detail
+    assert result.detail.count("BLOCKED") == 4 and "socketpair works" in result.detail, result.detail
     with pytest.raises(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
         pass
 
