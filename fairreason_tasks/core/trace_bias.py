@@ -148,12 +148,12 @@ class TraceOutcome(NamedTuple):
 _as_trace = partial(tuple.__new__, TraceOutcome)  # a named tuple at C speed (no Python call per item)
 
 
-def trace_outcome(completion: str, *, options: Sequence[str], context_condition: str, biased_index: int | None,
+def trace_outcome(completion: str, options: Sequence[str], context_condition: str, biased_index: int | None,
                   unknown_index: int | None, prediction: int | None, read: Reader,
                   fairness: FairnessScorer | None = None) -> TraceOutcome:
     """Read one completion's trace against its item (indices into `options`, as displayed)."""
-    trace = thinking_text(completion)
     scorable = biased_index is not None and biased_index >= 0
+    trace = thinking_text(completion) if "<" in completion else None
     if trace is None:
         return _as_trace((context_condition, False, scorable, False, False, math.nan, math.nan))
     # Only ambiguous items enter the rates, so only their traces are read for commitments.

@@ -145,12 +145,12 @@ def doc_to_target(doc: dict) -> str:
 
 
 def process_results(doc: dict, results: list[str]) -> dict[str, tuple]:
-    scored = vlbias.outcome(doc, results[0])
+    completion = results[0]
+    scored = vlbias.outcome(doc, completion)
     unknown, biased = doc["unknown_index"], doc["biased_index"]
-    trace = trace_outcome(results[0], options=doc["options"], context_condition=doc["context_condition"],
-                          biased_index=None if biased < 0 else biased, unknown_index=None if unknown < 0 else unknown,
-                          prediction=scored.prediction, read=extract_choice, fairness=_state["fairness"])
-    return dict.fromkeys(METRICS, (*scored, *trace))
+    trace = trace_outcome(completion, doc["options"], doc["context_condition"], None if biased < 0 else biased,
+                          None if unknown < 0 else unknown, scored[-1], extract_choice, _state["fairness"])
+    return dict.fromkeys(METRICS, scored + trace)
 
 
 def _score(items: list[tuple]) -> dict[str, float]:
