@@ -120,12 +120,8 @@ def _expected(docs: list[dict], predictions: list[int | None], traces: list[tupl
 
 
 def _assert_close(actual: dict, expected: dict) -> None:
-    for name, value in expected.items():
-        assert name in actual, f"missing metric {name}"
-        if math.isnan(value):
-            assert math.isnan(actual[name]), name
-        else:
-            assert actual[name] == pytest.approx(value, abs=1e-12), name
+    assert not set(expected) - set(actual), f"missing metrics {sorted(set(expected) - set(actual))}"
+    assert {name: actual[name] for name in expected} == pytest.approx(expected, abs=1e-12, nan_ok=True)
 
 
 @pytest.fixture(scope="module")

@@ -22,34 +22,23 @@ def render_all() -> dict[str, str]:
 
     from fairreason_tasks.core.cbbq import CATEGORIES
 
-    files = {
-        "fairreason_cbbq.yaml": (
-            "# All 14 categories in one task, options in the published order (target group at A, unknown at C):\n"
-            "# comparable with published CBBQ numbers.\n"
-            "task: fairreason_cbbq\ninclude: _cbbq_template_yaml\n"
-            "process_results: !function utils.process_results\n" + _metric_block(utils.ALL_METRICS)
-        ),
-        "fairreason_cbbq_balanced.yaml": (
-            "# Options permuted per item so that target, other group and unknown sit at A, B and C equally often.\n"
-            "task: fairreason_cbbq_balanced\ninclude: _cbbq_template_yaml\n"
-            "dataset_kwargs:\n  balanced: true\n"
-            "process_results: !function utils.process_results\n" + _metric_block(utils.ALL_METRICS)
-        ),
-        "fairreason_cbbq_mc.yaml": (
-            "# Loglikelihood over exactly the three lettered options (published order).\n"
-            "task: fairreason_cbbq_mc\ninclude: _cbbq_template_yaml\n"
-            "output_type: multiple_choice\ngeneration_kwargs: null\n"
-            'doc_to_choice: ["A", "B", "C"]\ndoc_to_target: label\ntarget_delimiter: " "\n'
-            "process_results: !function utils.process_results_mc\n" + _metric_block(utils.MC_METRICS)
-        ),
-    }
-    for category in CATEGORIES:
-        files[f"fairreason_cbbq_{category.lower()}.yaml"] = (
-            f"task: fairreason_cbbq_{category.lower()}\ninclude: _cbbq_template_yaml\n"
-            f"dataset_kwargs:\n  categories: [{category}]\n"
-            "process_results: !function utils.process_results_single\n"
-            + _metric_block(utils.metric_names((category,)))
-        )
+    def task(name: str, settings: str, process: str, metrics: list[str], comment: str = "") -> tuple[str, str]:
+        text = f"{comment}task: {name}\ninclude: _cbbq_template_yaml\n{settings}process_results: !function utils.{process}\n"
+        return f"{name}.yaml", text + _metric_block(metrics)
+
+    mc_settings = ('output_type: multiple_choice\ngeneration_kwargs: null\n'
+                   'doc_to_choice: ["A", "B", "C"]\ndoc_to_target: label\ntarget_delimiter: " "\n')
+    files = dict([
+        task("fairreason_cbbq", "", "process_results", utils.ALL_METRICS,
+             "# All 14 categories in one task, options in the published order (target group at A, unknown at C):\n"
+             "# comparable with published CBBQ numbers.\n"),
+        task("fairreason_cbbq_balanced", "dataset_kwargs:\n  balanced: true\n", "process_results", utils.ALL_METRICS,
+             "# Options permuted per item so that target, other group and unknown sit at A, B and C equally often.\n"),
+        task("fairreason_cbbq_mc", mc_settings, "process_results_mc", utils.MC_METRICS,
+             "# Loglikelihood over exactly the three lettered options (published order).\n"),
+    ])
+    files.update(task(f"fairreason_cbbq_{category.lower()}", f"dataset_kwargs:\n  categories: [{category}]\n",
+                      "process_results_single", utils.metric_names((category,))) for category in CATEGORIES)
     return files
 
 
