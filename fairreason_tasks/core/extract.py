@@ -333,6 +333,11 @@ def _event_answer(answer: str, event: re.Match[str], options: _Options) -> tuple
         after = _AFTER_CUE.match(answer, event.end(), limit)
         negation = (_NOT.match(answer, after.end(), limit) if after is not None
                     else _NEGATED_CUE.match(answer, event.end(), limit))
+        if negation is not None and after is not None:
+            # "Answer: Not enough information" names an option whose text starts with "Not".
+            literal, _ = options.read(_phrase_after(answer, after.end()))
+            if literal is not None and literal >= 0:
+                return literal, False
         start = negation.end() if negation is not None else after.end() if after is not None else None
         if start is not None:
             found, _ = options.read(_phrase_after(answer, start))

@@ -138,6 +138,11 @@ def test_hedged_final_answer_is_unparsed(text: str) -> None:
 def test_near_hedges_that_still_answer(text: str, expected: int) -> None:
     assert extract_choice(text, OPTIONS) == expected
 
+def test_an_option_whose_text_starts_with_not_is_no_retraction() -> None:
+    options = ["The grandfather", "Not enough information", "The grandson"]
+    assert extract_choice("Answer: Not enough information", options) == 1
+    assert extract_choice("Answer: A\nThe answer is not the grandfather.", options) is None
+
 
 @pytest.mark.parametrize(
     "text",
