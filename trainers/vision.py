@@ -59,7 +59,12 @@ def mathverse_row(item: mathverse.MathVerseItem, image: Path) -> dict[str, Any]:
 
 def build_vision_mix(recipe: Recipe, *, data_dir: str | Path | None = None, budget: int | None = None,
                      ratio: float | None = None) -> Mix:
-    """Exact mix from `<data_dir>/vlbiasbench/` and `<data_dir>/mathverse/` (FAIRREASON_DATA_DIR layout)."""
+    """Exact mix from `<data_dir>/vlbiasbench/` and `<data_dir>/mathverse/` (FAIRREASON_DATA_DIR layout),
+    or LLaVA-CoT as the reasoning pool for the paper recipes (`reasoning.source: llava_cot`)."""
+    if recipe.reasoning.source == "llava_cot":
+        from trainers.data_sources import vision_mix  # imports this module: resolved at call time
+
+        return vision_mix(recipe, data_dir=data_dir, budget=budget, ratio=ratio)
     root = Path(data_dir or os.environ.get(data.DATA_DIR_ENV) or "")
     if not (root / "vlbiasbench").is_dir() or not (root / "mathverse").is_dir():
         raise FileNotFoundError(f"{root}: vision recipes need vlbiasbench/ and mathverse/ in the data folder "

@@ -133,3 +133,15 @@ def test_llava_cot_rows_and_the_vision_mix(tmp_path: Path) -> None:
     assert mix.manifest["dropped"]["reasoning"] == {"image_missing": 1, "no_gradable_answer": 1}
     assert mix.manifest["counts"] == {"total": 4, "debias": 2, "reasoning": 2}
     assert mix.dataset.features["image"].__class__.__name__ == "Image"
+
+
+def test_fairreason_train_builds_the_llava_cot_mix_for_the_paper_vision_recipes(tmp_path: Path) -> None:
+    from trainers.vision import build_vision_mix
+
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    (data_dir / "vlbiasbench").symlink_to(VISION / "vlbiasbench_official")
+    recipe = load_recipe(str(_local_recipe(tmp_path, "fairreason_paper_qwen2_5_vl_7b_grpo")), "grpo")
+    mix = build_vision_mix(recipe, data_dir=data_dir, budget=4, ratio=0.5)
+    assert mix.manifest["dropped"]["reasoning"] == {"image_missing": 1, "no_gradable_answer": 1}
+    assert all(not row["id"].startswith("mathverse") for row in mix.dataset)
