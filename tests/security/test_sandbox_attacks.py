@@ -272,13 +272,14 @@ def test_killing_the_scorer_takes_every_sandbox_with_it() -> None:
         "problem = {'prompt': 'def f():\\n    \"\"\"x\"\"\"\\n', 'test': 'def check(c):\\n    c()\\n', 'entry_point': 'f'}\n"
         "threading.Thread(target=ce.check_solution, daemon=True,\n"
         "                 args=(problem, '    import time\\n    time.sleep(60)\\n', ce.Limits(timeout_s=60))).start()\n"
-        "time.sleep(1.5)\n"
         "print(ce._fork_server().process.pid, flush=True)\n"
         "time.sleep(60)\n")], stdout=subprocess.PIPE, text=True)
     try:
         fork_server = int(scorer.stdout.readline())
-        sandbox = _descendants(fork_server)
-        assert len(sandbox) >= 4  # the fork server, a monitor, the namespace's init, the program
+        started = time.monotonic()  # wait for the fork server, a monitor, the namespace's init, the program
+        while len(sandbox := _descendants(fork_server)) < 4 and time.monotonic() < started + 30:
+            time.sleep(0.05)
+        assert len(sandbox) >= 4, sandbox
     finally:
         scorer.kill()
         scorer.wait()
