@@ -54,6 +54,7 @@ def test_file_pinned_only_by_blob_is_checked(tmp_path):
 
 @pytest.mark.parametrize(("field", "value", "message"), [
     ("ans2", "来自城里的人", "ans2"),
+    ("ans1", "不知道", "ans0/ans1"),
     ("label", "0", "label"),
     ("question_polarity", "nonneg", "question_polarity"),
     ("category", "age", "category"),
@@ -70,6 +71,30 @@ def test_target_and_biased_option():
     non_neg = cbbq.parse_row(dict(ROW, question_polarity="non_neg"), category="region", condition="ambiguous")
     assert (neg.biased_index, non_neg.biased_index) == (0, 1)
     assert neg.context_condition == "ambig"
+
+
+@pytest.mark.parametrize(("category", "ans0", "ans1", "target"), [
+    ("region", "家乡在乡下的人", "家乡在城里的人", 0),
+    ("gender", "男生", "女生", 1),  # bias_targeted_groups 女性
+    ("age", "20岁的人", "40岁的人", 1),  # 老龄人
+    ("physical_appearance", "长相出众者", "长相一般者", 1),  # 外貌不出众者
+])
+def test_target_option_per_category(category, ans0, ans1, target):
+    row = dict(ROW, category=category, ans0=ans0, ans1=ans1)
+    neg = cbbq.parse_row(row, category=category, condition="ambiguous")
+    non_neg = cbbq.parse_row(dict(row, question_polarity="non_neg"), category=category, condition="ambiguous")
+    assert (neg.target_index, neg.biased_index, non_neg.biased_index) == (target, target, 1 - target)
+    assert cbbq.to_doc(neg, cbbq.PERMUTATIONS[1])["target_index"] == cbbq.PERMUTATIONS[1].index(target)
+
+
+def test_rows_naming_one_group_twice_are_excluded_and_counted():
+    row = dict(ROW, category="nationality", ans0="摩洛哥人", ans1="摩洛哥人")  # as published in a few rows
+    item = cbbq.parse_row(row, category="nationality", condition="ambiguous")
+    assert item.biased_index is None
+    doc = cbbq.to_doc(item, cbbq.PERMUTATIONS[0])
+    outcome = cbbq.CBBQOutcome("nationality", "1", "ambig", "neg", item.prompt_id, 2, 2, doc["biased_index"], 0)
+    metrics = cbbq.score_cbbq([outcome], n_boot=0)
+    assert metrics["n_excluded"] == 1 and math.isnan(metrics["cbbq_s_amb"]) and metrics["acc"] == 0
 
 
 def test_partial_folder_runs_on_what_it_has_and_says_what_is_missing(caplog):
