@@ -348,6 +348,8 @@ def main() -> None:
     _drop_privileges()
     filtered = _seccomp()
     sys.path.extend(request["site"])  # installed packages stay importable
+    if "random" in sys.modules:  # preloaded by the fork server: seed it as a fresh interpreter would
+        sys.modules["random"].seed()
     if request["mode"] == "probe":
         _say(replies, ready="true", seccomp="true" if filtered else "false")
         return
