@@ -24,7 +24,7 @@ from typing import Any
 
 from fairreason_tasks import __version__
 from fairreason_tasks.core.bbq import BBQSchemaError
-from fairreason_tasks.core.code_exec import OPT_IN_ENV
+from fairreason_tasks.core.code_exec import OPT_IN_ENV, WeakSandboxRefused, sandbox_isolation
 from fairreason_tasks.core.data import DataError
 from fairreason_tasks.locate import tasks_path
 from fairreason_tasks.preflight import (
@@ -277,8 +277,14 @@ def _executable_tasks(tasks: list[str], confirm_run_unsafe_code: bool) -> tuple[
     """
     if confirm_run_unsafe_code:
         os.environ[OPT_IN_ENV] = "1"
-        return tasks, {}
-    reason = "executes model-written code: pass --confirm_run_unsafe_code to include it"
+        try:
+            sandbox_isolation()
+        except WeakSandboxRefused as refusal:
+            reason = f"no safe sandbox here: {refusal}"
+        else:
+            return tasks, {}
+    else:
+        reason = "executes model-written code: pass --confirm_run_unsafe_code to include it"
     skipped = {task: reason for task in tasks if task.startswith(CODE_EXECUTION_TASK_PREFIX)}
     for task in skipped:
         print(f"fairreason score: skipping {task}: {reason}", file=sys.stderr)

@@ -80,3 +80,22 @@ def test_code_execution_tasks_are_skipped_without_the_opt_in(capsys):
     assert "fairreason_humaneval" not in tasks and "fairreason_math500" in tasks
     assert "--confirm_run_unsafe_code" in skipped["fairreason_humaneval"]
     assert "skipping fairreason_humaneval" in capsys.readouterr().err
+
+
+def test_code_execution_tasks_are_skipped_where_no_safe_sandbox_starts(monkeypatch, capsys):
+    def refuse() -> str:
+        raise scoring.WeakSandboxRefused("the kernel sandbox cannot start here (no unshare)")
+
+    monkeypatch.setattr(scoring, "sandbox_isolation", refuse)
+    monkeypatch.setenv("HF_ALLOW_CODE_EVAL", "0")
+    tasks, skipped = scoring._executable_tasks(scoring.SUITES["text"], confirm_run_unsafe_code=True)
+    assert "fairreason_humaneval" not in tasks and "fairreason_math500" in tasks
+    assert "no safe sandbox here" in skipped["fairreason_humaneval"]
+    assert "skipping fairreason_humaneval" in capsys.readouterr().err
+
+
+def test_confirmed_code_execution_keeps_the_tasks_where_the_kernel_sandbox_starts(monkeypatch):
+    monkeypatch.setattr(scoring, "sandbox_isolation", lambda: "kernel")
+    monkeypatch.setenv("HF_ALLOW_CODE_EVAL", "0")
+    tasks, skipped = scoring._executable_tasks(scoring.SUITES["text"], confirm_run_unsafe_code=True)
+    assert "fairreason_humaneval" in tasks and skipped == {}
