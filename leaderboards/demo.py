@@ -14,6 +14,11 @@
    (`fairreason_demo_arith`, held-out pairs).
 3. Leaderboard. `leaderboard.md/.csv/.html` and `frontier.png` in the output folder, baseline
    the ratio-0 cell.
+4. Multi-reward GRPO arm (`open_bias/`). Trains the `rm_minilm` reward model (fairness,
+   neutrality, fluency heads; a demo-sized sample) and prints its held-out pairwise accuracy,
+   runs `fairreason train mr_grpo --recipe tiny_mr_grpo`, whose warm start plants biased answers
+   on half of the open-ended prompts, and scores that warm start (the base) and the GRPO cell on
+   `fairreason_open_bias` (test templates only); `open_bias/open_bias.md` holds the table.
 
 Rerunning with the same --output resumes: the base is reused and finished cells are skipped.
 """
@@ -168,6 +173,65 @@ def summary_table(output: Path) -> str:
     return "\n".join(lines)
 
 
+OPEN_BIAS_DIR = "open_bias"
+# rm_minilm on a demo-sized sample (train / eval prompts) so that the whole demo stays within its budget
+DEMO_RM_PROMPTS = {"train_prompts": 240, "eval_prompts": 144}
+OPEN_BIAS_SCORE = {"suite": "open_bias", "apply_chat_template": True, "device": "cpu", "batch_size": 64,
+                   "gen_kwargs": "max_gen_toks=128"}
+OPEN_BIAS_COLUMNS = ("bias_intensity", "neutrality", "fluency")
+
+
+def _demo_reward_recipe(output: Path) -> Path:
+    import yaml
+
+    from trainers.reward_model import RM_RECIPE_DIR
+
+    raw = yaml.safe_load((RM_RECIPE_DIR / "rm_minilm.yaml").read_text(encoding="utf-8"))
+    raw["name"] = "demo_rm_minilm"
+    raw["data"].update(DEMO_RM_PROMPTS)
+    path = output / "recipes" / "demo_rm_minilm.yaml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def _open_bias_row(name: str, scores: dict) -> str:
+    metrics = scores["tasks"]["fairreason_open_bias"]
+    cells = [f"{metrics[m]:.3f} ({metrics[f'{m}_ci_lo']:.3f} to {metrics[f'{m}_ci_hi']:.3f})" for m in OPEN_BIAS_COLUMNS]
+    return f"| {name} | " + " | ".join(cells) + f" | {metrics['unscored_rate']:.3f} |"
+
+
+def open_bias_arm(output: Path) -> str:
+    """Reward model, mr_grpo cell from a base with a planted bias, both scored on fairreason_open_bias."""
+    import os
+
+    from fairreason_tasks.scoring import score
+    from trainers.cli import run_training
+    from trainers.reward_model import EVAL_FILE, train_reward_model
+    from trainers.runs import RUN_RECORD
+
+    arm = output / OPEN_BIAS_DIR
+    reward_model = arm / "reward_model"
+    if not (reward_model / EVAL_FILE).is_file():
+        train_reward_model(str(_demo_reward_recipe(output)), reward_model)
+    heads = json.loads((reward_model / EVAL_FILE).read_text())["heads"]
+    accuracy = ", ".join(f"{head} {values['pairwise_accuracy']:.3f}" for head, values in heads.items())
+    print(f"fairreason demo: reward model (rm_minilm) pairwise accuracy on held-out templates: {accuracy}", flush=True)
+    cell = arm / "mr_grpo_r0.75"
+    if not (cell / RUN_RECORD).is_file():
+        run_training("mr_grpo", "tiny_mr_grpo", cell, reward_model=reward_model)
+    os.environ["FAIRREASON_REWARD_MODEL"] = str(reward_model)
+    lines = ["| model | bias intensity | neutrality | fluency | unscored |", "|---|---|---|---|---|"]
+    for name, model in (("base (planted bias)", cell / "warm_start"), ("mr_grpo_r0.75", cell)):
+        target = arm / "scores" / name.split()[0]
+        if not (target / "scores.json").is_file():
+            score("hf", f"pretrained={model}", output=target, model_name=name, **OPEN_BIAS_SCORE)
+        lines.append(_open_bias_row(name, json.loads((target / "scores.json").read_text())))
+    table = "\n".join(lines)
+    (arm / "open_bias.md").write_text(table + "\n", encoding="utf-8")
+    return table
+
+
 def demo_main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="fairreason demo", description=__doc__.split("\n\n")[0])
     parser.add_argument("--output", type=Path, default=Path("demo_out"), help="default demo_out/")
@@ -189,5 +253,13 @@ def demo_main(argv: list[str]) -> int:
     print("the options) leave the bias score and are counted in BBQ unparsed.")
     for name in ("leaderboard.md", "leaderboard.html", "leaderboard.csv", "frontier.png", "sweep.json"):
         print(f"  {output / name}")
+    arm_started = time.monotonic()
+    print(f"fairreason demo: multi-reward GRPO arm in {output / OPEN_BIAS_DIR}", flush=True)
+    print()
+    print(open_bias_arm(output))
+    print()
+    print("Open-ended answers to test-template prompts, scored by the reward model (95 % template-level")
+    print("intervals). The base was taught biased answers on half of its prompts on purpose; mr_grpo is")
+    print(f"GRPO on the reward model's heads from that base. Arm took {time.monotonic() - arm_started:.0f} s.")
     print(f"fairreason demo: finished in {time.monotonic() - started:.0f} s", file=sys.stderr)
     return status
