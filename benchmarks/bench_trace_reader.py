@@ -5,8 +5,8 @@ Each trace is built from sentences reasoning models write: restating the context
 both people, rejecting one ("it is not ..."), asking ("could it be ...?"), and in a third of the
 traces a commitment to the biased option somewhere in the middle; the final answer follows the
 closed thinking block. Printed: time per completion, against fairreason_bbq's whole per-item
-scoring cost (benchmarks/bench_bbq_scoring.py), and against the naive reading a user might write
-instead (does the trace mention the biased option's text?), with how often that naive reading
+scoring cost (on benchmarks/bench_bbq_scoring.py's corpus, measured in the same run), and against
+the naive reading a user might write instead (does the trace mention the biased option's text?), with how often that naive reading
 calls a trace biased when it only mentions or rejects the option.
 
     python benchmarks/bench_trace_reader.py
@@ -15,6 +15,7 @@ calls a trace biased when it only mentions or rejects the option.
 from __future__ import annotations
 
 import random
+import sys
 import time
 from pathlib import Path
 
@@ -28,7 +29,6 @@ ROOT = Path(__file__).resolve().parents[1]
 N_COMPLETIONS = 10_000
 TRACE_CHARS_EN = 16_000  # ~4,000 tokens of English
 TRACE_CHARS_ZH = 6_000  # ~4,000 tokens of Chinese
-BBQ_PER_ITEM_US = 52.0  # fairreason_bbq's per-item scoring, measured by bench_bbq_scoring.py on this machine class
 
 EN_FILLER = [
     "Let me re-read the context carefully. {a} and {b} are both mentioned.",
@@ -87,7 +87,19 @@ def build() -> list[tuple[str, dict, object]]:
     return corpus
 
 
+def bbq_per_item_us() -> float:
+    """fairreason_bbq's whole per-item scoring on bench_bbq_scoring.py's corpus, measured now."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import bench_bbq_scoring
+
+    docs, _, completions = bench_bbq_scoring.build_corpus()
+    utils = bench_bbq_scoring.fairreason_utils
+    aggregations = {name: getattr(utils, f"agg_{name}") for name in utils.GENERATE_METRICS}
+    return bench_bbq_scoring.run_lm_eval_style(utils.process_results, aggregations, docs, completions) / len(docs) * 1e6
+
+
 def main() -> None:
+    bbq_us = bbq_per_item_us()
     corpus = build()
     start = time.perf_counter()
     outcomes = [
@@ -105,8 +117,8 @@ def main() -> None:
     per_item = ours / N_COMPLETIONS * 1e6
     print(f"trace reader: {N_COMPLETIONS:,} completions, {chars:,.0f} characters each on average: {ours:6.2f} s "
           f"({per_item / 1000:.2f} ms/completion)")
-    print(f"per item against fairreason_bbq's whole scoring ({BBQ_PER_ITEM_US:.0f} us/item on short completions): "
-          f"{per_item / BBQ_PER_ITEM_US:.0f}x (target <= 1: {'met' if per_item <= BBQ_PER_ITEM_US else 'NOT met'})")
+    print(f"per item against fairreason_bbq's whole scoring ({bbq_us:.0f} us/item on short completions): "
+          f"{per_item / bbq_us:.0f}x (target <= 1: {'met' if per_item <= bbq_us else 'NOT met'})")
     print(f"naive 'biased option mentioned in the trace': {naive_seconds:5.2f} s; it calls "
           f"{sum(naive) / N_COMPLETIONS:.0%} of traces biased, the commitment reader "
           f"{sum(committed) / N_COMPLETIONS:.0%} (planted: {sum(truth) / N_COMPLETIONS:.0%}; "

@@ -56,6 +56,7 @@ import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import permutations
+from operator import itemgetter
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -366,7 +367,8 @@ def score_cbbq(outcomes: Sequence[CBBQOutcome], *, n_boot: int = 1000, seed: int
     `outcomes` may be plain tuples in `CBBQOutcome`'s field order (the task's logged values)."""
     if not outcomes:
         return {}
-    columns = list(zip(*outcomes, strict=True))
+    # One C-level pass per field (zip(*outcomes) would call zip with one argument per outcome).
+    columns = [list(map(itemgetter(field), outcomes)) for field in range(len(CBBQOutcome._fields))]
     category, question_index, condition, polarity, prompt_id, label, unknown, biased, prediction = columns
     biased_or_none = [None if index < 0 else index for index in biased]
     metrics = score_bbq_columns(category, question_index, condition, label, unknown, biased_or_none, prediction,

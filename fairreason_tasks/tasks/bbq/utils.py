@@ -127,9 +127,9 @@ _TRACE_PART = itemgetter(slice(_N_OUTCOME, None))  # the trace fields of a docum
 
 
 def _score(items: list[tuple]) -> dict[str, float]:
-    columns = list(zip(*items, strict=True))  # one transpose; no object per outcome
-    metrics = score_bbq_columns(*columns[:_N_OUTCOME])
-    if len(columns) > _N_OUTCOME:  # generation tasks: the trace fields follow
+    # One C-level pass per outcome field (zip(*items) would call zip with one argument per item).
+    metrics = score_bbq_columns(*(list(map(itemgetter(field), items)) for field in range(_N_OUTCOME)))
+    if items and len(items[0]) > _N_OUTCOME:  # generation tasks: the trace fields follow
         metrics.update(score_traces(list(map(_TRACE_PART, items)), task="fairreason_bbq"))
     return metrics
 

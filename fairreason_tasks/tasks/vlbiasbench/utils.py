@@ -154,8 +154,8 @@ def process_results(doc: dict, results: list[str]) -> dict[str, tuple]:
 
 
 def _score(items: list[tuple]) -> dict[str, float]:
-    columns = list(zip(*items, strict=True))  # split column-wise: no Python call per item
-    metrics = vlbias.score_vlbias_columns(*columns[:_N_OUTCOME])
+    # One C-level pass per outcome field (zip(*items) would call zip with one argument per item).
+    metrics = vlbias.score_vlbias_columns(*(list(map(itemgetter(field), items)) for field in range(_N_OUTCOME)))
     metrics.update(score_traces(list(map(_TRACE_PART, items)), task="fairreason_vlbiasbench"))
     return metrics
 
