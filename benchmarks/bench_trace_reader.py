@@ -5,9 +5,10 @@ Each trace is built from sentences reasoning models write: restating the context
 both people, rejecting one ("it is not ..."), asking ("could it be ...?"), and in a third of the
 traces a commitment to the biased option somewhere in the middle; the final answer follows the
 closed thinking block. Printed: time per completion, against fairreason_bbq's whole per-item
-scoring cost (on benchmarks/bench_bbq_scoring.py's corpus, measured in the same run), and against
-the naive reading a user might write instead (does the trace mention the biased option's text?), with how often that naive reading
-calls a trace biased when it only mentions or rejects the option.
+scoring cost (on benchmarks/bench_bbq_scoring.py's corpus, measured in the same run), and
+against the naive reading a user might write instead (does the trace mention the biased
+option's text?), with how often that naive reading calls a trace biased when it only mentions
+or rejects the option.
 
     python benchmarks/bench_trace_reader.py
 """
