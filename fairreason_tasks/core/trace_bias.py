@@ -89,6 +89,10 @@ def thinking_text(text: str) -> str | None:
     """The text inside the closed thinking blocks; None when there is none or a block is unclosed."""
     if "<" not in text:
         return None
+    if text.count("<") == 2 and text.lstrip().startswith("<think>"):  # the usual shape, read without a scan
+        close = text.find("</think>")
+        if close >= 0:
+            return text[text.find("<think>") + len("<think>") : close]
     pieces: list[str] = []
     opened: int | None = None
     for tag in _TAG.finditer(text):
