@@ -123,9 +123,11 @@ def test_generate_task_metrics_equal_independent_computation(bbq_data_dir, sampl
 def test_category_task_reports_only_its_category(bbq_data_dir):
     metrics, docs, _ = _evaluate("fairreason_bbq_religion", bbq_data_dir, respond=lambda doc: _answer_for(doc)[0])
     assert {doc["category"] for doc in docs} == {"Religion"}
-    assert "bias_score_ambig_Religion" in metrics
-    assert not any(name.endswith("_Age") for name in metrics)
-    _assert_close(metrics, _expected(docs, [_answer_for(doc)[1] for doc in docs]))
+    # its overall metrics are the category's, reported once (no `_Religion` copies)
+    assert "bias_score_ambig" in metrics
+    assert not any("_Religion" in name or "_Age" in name for name in metrics)
+    expected = _expected(docs, [_answer_for(doc)[1] for doc in docs])
+    _assert_close(metrics, {name: value for name, value in expected.items() if not name.endswith("_Religion")})
 
 
 def test_heldout_task_scores_only_heldout_templates(bbq_data_dir):

@@ -1,32 +1,40 @@
-"""The committed BBQ YAMLs are exactly what _generate_configs.py writes from utils.py."""
+"""The one drift check: the committed BBQ, CBBQ and VLBiasBench YAMLs are what `_generate_configs` writes."""
 
 from __future__ import annotations
 
 import importlib.util
+import re
 
 from fairreason_tasks.locate import tasks_path
+from fairreason_tasks.tasks import _generate_configs
 
-BBQ_DIR = tasks_path() / "bbq"
-
-
-def _generator():
-    spec = importlib.util.spec_from_file_location("bbq_generate_configs", BBQ_DIR / "_generate_configs.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+FAMILIES = ("bbq", "cbbq", "vlbiasbench")
 
 
 def test_committed_yamls_match_the_generator():
-    rendered = _generator().render_all()
-    committed = {path.name: path.read_text() for path in BBQ_DIR.glob("*.yaml")}
-    assert committed == rendered, "run `python _generate_configs.py` in fairreason_tasks/tasks/bbq"
+    rendered = _generate_configs.render_all()
+    committed = {
+        f"{family}/{path.name}": path.read_text()
+        for family in FAMILIES
+        for path in (tasks_path() / family).iterdir()
+        if path.name.endswith((".yaml", "_yaml")) and path.name != f"_{family}_template_yaml"
+    }
+    assert committed == rendered, "run `python -m fairreason_tasks.tasks._generate_configs`"
 
 
 def test_every_declared_metric_has_its_aggregation():
-    rendered = _generator().render_all()
-    import utils  # imported by the generator from the task folder, as lm-eval imports it
+    for family in FAMILIES:
+        path = tasks_path() / family / "utils.py"
+        spec = importlib.util.spec_from_file_location(f"{family}_task_utils", path)
+        utils = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(utils)
+        for name, text in _generate_configs.render_all().items():
+            if name.startswith(f"{family}/"):
+                for function in re.findall(r"!function utils\.(\w+)", text):
+                    assert callable(getattr(utils, function)), (name, function)
 
-    for text in rendered.values():
-        for line in text.splitlines():
-            if "!function utils.agg_" in line:
-                assert callable(getattr(utils, line.split("utils.")[1].strip()))
+
+def test_one_category_tasks_declare_no_category_copies():
+    text = (tasks_path() / "bbq" / "_bbq_category_yaml").read_text()
+    assert "metric: acc," in text and "_Age" not in text
+    assert (tasks_path() / "bbq" / "fairreason_bbq_age.yaml").read_text().count("\n") == 3

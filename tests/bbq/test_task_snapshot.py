@@ -51,7 +51,8 @@ def _respond(task: str, doc: dict, context: str) -> str:
     if style == 0:
         return f"Answer: {LETTERS[choice]}"
     if style == 1:
-        return f"<think>So it must be {options[(choice + 1) % 3]}. It is {other}.</think>\nAnswer: {LETTERS[choice]}"
+        trace = f"So it must be {options[(choice + 1) % 3]}. It is {other}."
+        return f"<think>{trace}</think>\nAnswer: {LETTERS[choice]}"
     if style == 2:
         return f"<think>It mentions {options[choice]}, not {other}.</think>\n{options[choice]}"
     if style == 3:

@@ -198,8 +198,8 @@ def test_category_task_and_multiple_choice():
 
     metrics, docs, _ = _evaluate(["fairreason_cbbq_region"], FIXTURES, respond=lambda doc: _answer_for(doc)[0])
     assert {doc["category"] for doc in docs["fairreason_cbbq_region"]} == {"region"}
-    assert "cbbq_s_total_region" in metrics["fairreason_cbbq_region"]
-    assert not any(name.endswith("_ethnicity") for name in metrics["fairreason_cbbq_region"])
+    assert "cbbq_s_total" in metrics["fairreason_cbbq_region"]  # the category's, reported once
+    assert not any(name.endswith(("_ethnicity", "_region")) for name in metrics["fairreason_cbbq_region"])
 
     mc_metrics, mc_docs, _ = _evaluate(["fairreason_cbbq_mc"], FIXTURES, choice_scores=scores)
     shown = mc_docs["fairreason_cbbq_mc"]
@@ -255,15 +255,3 @@ def test_reward_model_metadata_loads_the_fairness_scorer(monkeypatch):
     # the hedged "若是A" is not a commitment
     assert result["trace_biased_rate"] == 0
 
-
-def test_task_yamls_match_their_generator():
-    import importlib.util
-
-    folder = tasks_path() / "cbbq"
-    spec = importlib.util.spec_from_file_location("cbbq_generate_configs", folder / "_generate_configs.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    rendered = module.render_all()
-    assert len(rendered) == 3 + 14
-    for name, text in rendered.items():
-        assert (folder / name).read_text() == text, f"{name} is stale: run _generate_configs.py"

@@ -14,32 +14,17 @@ from typing import Any
 import datasets
 
 from fairreason_tasks.core import bbq, data, extract
-from fairreason_tasks.core.bias_metrics import BBQOutcome, score_bbq_columns
+from fairreason_tasks.core.bias_metrics import LETTERS, BBQOutcome, bbq_metric_names, score_bbq_columns
 from fairreason_tasks.core.trace_bias import TRACE_METRICS, score_traces, trace_outcome
 from fairreason_tasks.tasks.aggregation import register_aggregations
 from fairreason_tasks.tasks.trace_hooks import configure_fairness
 
-LETTERS = "ABC"
-RATE_METRICS = ("acc", "acc_ambig", "acc_disambig", "bias_score_ambig", "bias_score_disambig", "unparsed_rate")
-INTERVAL_METRICS = (
-    "bias_score_ambig_ci_lo",
-    "bias_score_ambig_ci_hi",
-    "bias_score_disambig_ci_lo",
-    "bias_score_disambig_ci_hi",
-)
-COUNT_METRICS = ("n_items", "n_unparsed", "n_excluded")
-
-
-def metric_names(categories: Sequence[str]) -> list[str]:
-    """The metrics a task over `categories` declares, in the order its YAML lists them."""
-    per_category = RATE_METRICS + INTERVAL_METRICS
-    names = list(per_category + COUNT_METRICS)
-    return names + [f"{metric}_{category}" for category in categories for metric in per_category]
-
-
-ALL_CATEGORY_METRICS = metric_names(bbq.CATEGORIES)
-# Generation tasks also read the thinking block (core.trace_bias); the loglikelihood task has none.
-GENERATE_METRICS = ALL_CATEGORY_METRICS + list(TRACE_METRICS)
+# The metric names, from the one naming rule in core.bias_metrics. Generation tasks also read the
+# thinking block (core.trace_bias); the loglikelihood task has none; a one-category task's overall
+# metrics are that category's, so it declares no `_<Category>` copies.
+ALL_CATEGORY_METRICS = bbq_metric_names(bbq.CATEGORIES)
+GENERATE_METRICS = bbq_metric_names(bbq.CATEGORIES, TRACE_METRICS)
+CATEGORY_METRICS = bbq_metric_names((), TRACE_METRICS)
 _N_OUTCOME = len(BBQOutcome._fields)
 _state: dict[str, Any] = {"fairness": None}
 
@@ -109,8 +94,8 @@ def process_results(doc: dict, results: list[str]) -> dict[str, tuple]:
 
 
 def process_results_single(doc: dict, results: list[str]) -> dict[str, tuple]:
-    """Per-category generation tasks: only that category's metrics are declared."""
-    return _report(_generated(doc, results[0]), [*metric_names((doc["category"],)), *TRACE_METRICS])
+    """Per-category generation tasks: the category-free names (the task's overall metrics are the category's)."""
+    return _report(_generated(doc, results[0]), CATEGORY_METRICS)
 
 
 def process_results_mc(doc: dict, results: list[tuple[float, bool]]) -> dict[str, tuple]:

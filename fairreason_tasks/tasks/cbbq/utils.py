@@ -14,22 +14,19 @@ from typing import Any
 import datasets
 
 from fairreason_tasks.core import cbbq
+from fairreason_tasks.core.bias_metrics import LETTERS
 from fairreason_tasks.core.extract_zh import extract_choice_zh
 from fairreason_tasks.core.trace_bias import TRACE_METRICS, score_traces, trace_outcome
 from fairreason_tasks.tasks.aggregation import register_aggregations
 from fairreason_tasks.tasks.trace_hooks import configure_fairness
 
-LETTERS = "ABC"
 TASK = "fairreason_cbbq"
+# Metric names from core.cbbq; a one-category task declares no `_<category>` copies of its overall metrics.
 ALL_METRICS = cbbq.metric_names(cbbq.CATEGORIES, TRACE_METRICS)
 MC_METRICS = cbbq.metric_names(cbbq.CATEGORIES)
+CATEGORY_METRICS = cbbq.metric_names((), TRACE_METRICS)
 _N_OUTCOME = len(cbbq.CBBQOutcome._fields)
 _state: dict[str, Any] = {"fairness": None}
-
-
-def metric_names(categories: Sequence[str], *, traces: bool = True) -> list[str]:
-    """The metrics a task over `categories` declares, in its YAML's order."""
-    return cbbq.metric_names(categories, TRACE_METRICS if traces else ())
 
 
 # ---- data -------------------------------------------------------------------------------------
@@ -75,8 +72,8 @@ def process_results(doc: dict, results: list[str]) -> dict[str, tuple]:
 
 
 def process_results_single(doc: dict, results: list[str]) -> dict[str, tuple]:
-    """Per-category generation tasks: only that category's metrics are declared."""
-    return dict.fromkeys(metric_names((doc["category"],)), _generated(doc, results[0]))
+    """Per-category generation tasks: the category-free names (the task's overall metrics are the category's)."""
+    return dict.fromkeys(CATEGORY_METRICS, _generated(doc, results[0]))
 
 
 def process_results_mc(doc: dict, results: list[tuple[float, bool]]) -> dict[str, tuple]:

@@ -20,13 +20,13 @@ from typing import Any
 import datasets
 
 from fairreason_tasks.core import vlbias
+from fairreason_tasks.core.bias_metrics import LETTERS
 from fairreason_tasks.core.data import DATA_DIR_ENV, DataError, cache_dir, local_folder
 from fairreason_tasks.core.extract import extract_choice
 from fairreason_tasks.core.trace_bias import TRACE_METRICS, score_traces, trace_outcome
 from fairreason_tasks.tasks.aggregation import register_aggregations
 from fairreason_tasks.tasks.trace_hooks import configure_fairness
 
-LETTERS = "ABC"
 HUB_REPO = "Aaron080108/VLBiasBench_Close_ended"
 HUB_ARCHIVE = "close_ended.zip"
 REVISION_ENV = "FAIRREASON_VLBIAS_REVISION"
