@@ -15,7 +15,7 @@
 3. Leaderboard. `leaderboard.md/.csv/.html` and `frontier.png` in the output folder, baseline
    the ratio-0 cell.
 4. Multi-reward GRPO arm (`open_bias/`). Trains the `rm_minilm` reward model (fairness,
-   neutrality, fluency heads; a demo-sized sample) and prints its held-out pairwise accuracy,
+   neutrality, fluency heads) and prints its pairwise accuracy on the held-out test templates,
    runs `fairreason train mr_grpo --recipe tiny_mr_grpo`, whose warm start plants biased answers
    on half of the open-ended prompts, and scores that warm start (the base) and the GRPO cell on
    `fairreason_open_bias` (test templates only); `open_bias/open_bias.md` holds the table.
@@ -174,25 +174,9 @@ def summary_table(output: Path) -> str:
 
 
 OPEN_BIAS_DIR = "open_bias"
-# rm_minilm on a demo-sized sample (train / eval prompts) so that the whole demo stays within its budget
-DEMO_RM_PROMPTS = {"train_prompts": 240, "eval_prompts": 144}
 OPEN_BIAS_SCORE = {"suite": "open_bias", "apply_chat_template": True, "device": "cpu", "batch_size": 64,
                    "gen_kwargs": "max_gen_toks=128"}
 OPEN_BIAS_COLUMNS = ("bias_intensity", "neutrality", "fluency")
-
-
-def _demo_reward_recipe(output: Path) -> Path:
-    import yaml
-
-    from trainers.reward_model import RM_RECIPE_DIR
-
-    raw = yaml.safe_load((RM_RECIPE_DIR / "rm_minilm.yaml").read_text(encoding="utf-8"))
-    raw["name"] = "demo_rm_minilm"
-    raw["data"].update(DEMO_RM_PROMPTS)
-    path = output / "recipes" / "demo_rm_minilm.yaml"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
-    return path
 
 
 def _open_bias_row(name: str, scores: dict) -> str:
@@ -213,7 +197,7 @@ def open_bias_arm(output: Path) -> str:
     arm = output / OPEN_BIAS_DIR
     reward_model = arm / "reward_model"
     if not (reward_model / EVAL_FILE).is_file():
-        train_reward_model(str(_demo_reward_recipe(output)), reward_model)
+        train_reward_model("rm_minilm", reward_model)
     heads = json.loads((reward_model / EVAL_FILE).read_text())["heads"]
     accuracy = ", ".join(f"{head} {values['pairwise_accuracy']:.3f}" for head, values in heads.items())
     print(f"fairreason demo: reward model (rm_minilm) pairwise accuracy on held-out templates: {accuracy}", flush=True)
