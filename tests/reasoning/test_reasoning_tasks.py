@@ -54,7 +54,7 @@ MATH_STYLES = {
 }
 
 
-def test_math500_acc_and_no_answer_rate_equal_counting() -> None:
+def test_math500_acc_and_unparsed_rate_equal_counting() -> None:
     styles = list(MATH_STYLES)
     seen: list[str] = []
 
@@ -68,7 +68,7 @@ def test_math500_acc_and_no_answer_rate_equal_counting() -> None:
     assert len(seen) == 18
     metrics = _metrics(results, "fairreason_math500")
     assert metrics["acc"] == pytest.approx(sum(MATH_STYLES[s][1] for s in seen) / 18)
-    assert metrics["no_answer_rate"] == pytest.approx(sum(MATH_STYLES[s][2] for s in seen) / 18)
+    assert metrics["unparsed_rate"] == pytest.approx(sum(MATH_STYLES[s][2] for s in seen) / 18)
     assert "pass@2" not in metrics  # n = 1
 
 
@@ -109,7 +109,7 @@ def test_aime_repeats_give_mean_pass_at_1_and_unbiased_pass_at_k() -> None:
     for k in (2, 4, 8, 16):
         assert metrics[f"pass@{k}"] == pytest.approx(sum(_pass_at_k(n, c, k) for c in counts) / docs)
     no_answers = [sum(1 for sample in range(c, n) if sample % 2 == 0) for c in counts]
-    assert metrics["no_answer_rate"] == pytest.approx(sum(x / n for x in no_answers) / docs)
+    assert metrics["unparsed_rate"] == pytest.approx(sum(x / n for x in no_answers) / docs)
 
 
 def test_local_data_dir_sample_is_used_and_recorded() -> None:
@@ -201,7 +201,7 @@ def test_humaneval_pass_at_1_equals_counting(monkeypatch: pytest.MonkeyPatch) ->
 
     metrics = _metrics(_evaluate(["fairreason_humaneval"], respond, limit=10, confirm=True), "fairreason_humaneval")
     assert metrics["pass@1"] == pytest.approx(sum(p for p, _ in expected) / 10)
-    assert metrics["no_answer_rate"] == pytest.approx(sum(n for _, n in expected) / 10)
+    assert metrics["unparsed_rate"] == pytest.approx(sum(n for _, n in expected) / 10)
 
 
 def test_humaneval_refuses_without_the_opt_in(monkeypatch: pytest.MonkeyPatch) -> None:

