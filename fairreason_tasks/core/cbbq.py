@@ -51,6 +51,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import io
 import logging
 import os
 from collections.abc import Iterable, Mapping, Sequence
@@ -196,8 +197,20 @@ def parse_row(row: Mapping[str, str], *, category: str, condition: str, source: 
 
 
 def read_file(path: str | os.PathLike[str], category: str, condition: str) -> list[CBBQItem]:
-    """Every row of one CBBQ CSV (UTF-8, with or without BOM), validated."""
-    with open(path, encoding="utf-8-sig", newline="") as handle:
+    """Every row of one CBBQ CSV (UTF-8, with or without BOM), validated.
+
+    Bytes that are not UTF-8 raise `core.data.DataError` naming the file and line.
+    """
+    raw = Path(path).read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        from fairreason_tasks.core.data import DataError  # data imports core.bbq; kept out of import time
+
+        line = raw[: error.start].count(b"\n") + 1
+        byte = f"{raw[error.start]:#04x}"
+        raise DataError(f"{path}:{line}: not UTF-8 (byte {byte} at offset {error.start})") from None
+    with io.StringIO(text, newline="") as handle:
         reader = csv.DictReader(handle)
         if tuple(reader.fieldnames or ()) != COLUMNS:
             raise CBBQSchemaError(str(path), 1, "<header>", ",".join(COLUMNS), reader.fieldnames)

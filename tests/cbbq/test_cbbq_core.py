@@ -117,6 +117,13 @@ def test_header_is_checked(tmp_path):
         cbbq.read_file(path, "region", "ambiguous")
 
 
+def test_invalid_utf8_names_file_and_line(tmp_path):
+    path = tmp_path / "latin1.csv"
+    path.write_bytes(",".join(cbbq.COLUMNS).encode() + b"\n" + "上下文,问题\n".encode() + b"caf\xe9\n")
+    with pytest.raises(data.DataError, match=r"latin1\.csv:3: not UTF-8 \(byte 0xe9"):
+        cbbq.read_file(path, "region", "ambiguous")
+
+
 def test_scores_by_hand():
     def outcome(condition, polarity, biased, prediction, template="1", prompt="p"):
         return cbbq.CBBQOutcome("region", template, condition, polarity, prompt, 2 if condition == "ambig" else 1,
