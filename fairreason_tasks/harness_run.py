@@ -12,17 +12,12 @@ import argparse
 import fcntl
 import json
 import os
-import platform
 import sys
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
-from importlib import metadata as importlib_metadata
 from pathlib import Path
 from typing import Any
 
-from fairreason_tasks import __version__
 from fairreason_tasks.core.bbq import BBQSchemaError
 from fairreason_tasks.core.code_exec import OPT_IN_ENV, WeakSandboxRefused, sandbox_isolation
 from fairreason_tasks.core.data import DataError
@@ -35,6 +30,16 @@ from fairreason_tasks.preflight import (
     context_length,
     generation_cap,
     require_extra,
+)
+from fairreason_tasks.runrecord import (
+    RunRecordError,
+    ScoreError,
+    model_display_name,
+    package_versions,
+    parse_model_args,
+    provenance,
+    utc_timestamp,
+    write_json_atomically,
 )
 
 REASONING_TASKS = ["fairreason_math500", "fairreason_aime24", "fairreason_aime25", "fairreason_humaneval"]
@@ -52,75 +57,12 @@ SUITES: dict[str, list[str]] = {
     # Open-ended answers scored by a reward model (FAIRREASON_REWARD_MODEL names it).
     "open_bias": ["fairreason_open_bias"],
 }
-VERSIONED_PACKAGES = ("lm_eval", "lmms_eval", "transformers", "torch", "datasets", "math-verify", "trl", "vllm",
-                      "accelerate", "tokenizers")
 DEFAULT_SEED = 1234
 CODE_EXECUTION_TASK_PREFIX = "fairreason_humaneval"
 # lm-eval's command-line default: its hf backend falls back to the CPU when there is no GPU,
 # while device=None makes transformers probe CUDA and fail on a CPU-only machine.
 LM_EVAL_DEFAULT_DEVICE = "cuda:0"
 LOCK_NAME = ".fairreason-score.lock"
-
-
-class ScoreError(RuntimeError):
-    """The harness ran but produced no usable results; the message says why."""
-
-
-def package_versions() -> dict[str, str]:
-    """Versions that produced a result, for the record (absent packages are left out)."""
-    versions = {"fairreason": __version__, "python": platform.python_version()}
-    for name in VERSIONED_PACKAGES:
-        try:
-            versions[name] = importlib_metadata.version(name)
-        except importlib_metadata.PackageNotFoundError:
-            continue
-    return versions
-
-
-def parse_model_args(model_args: str | dict | None) -> dict[str, str]:
-    if isinstance(model_args, dict):
-        return {str(k): str(v) for k, v in model_args.items()}
-    pairs = [part.split("=", 1) for part in (model_args or "").split(",") if "=" in part]
-    return {key.strip(): value.strip() for key, value in pairs}
-
-
-def checkpoint_provenance(model_args: str | dict | None) -> dict[str, Any]:
-    """Paradigm and ratio recorded by `fairreason train` in the checkpoint, when there is one."""
-    path = parse_model_args(model_args).get("pretrained")
-    record = Path(path) / "fairreason.json" if path else None
-    if record is None or not record.is_file():
-        return {}
-    try:
-        trained = json.loads(record.read_text())
-    except json.JSONDecodeError as error:
-        raise ScoreError(f"{record}: not valid JSON ({error})") from error
-    return {key: trained.get(key) for key in ("paradigm", "debias_ratio", "recipe", "seed") if key in trained}
-
-
-def model_display_name(model_args: str | dict | None, fallback: str) -> str:
-    args = parse_model_args(model_args)
-    for key in ("peft", "pretrained", "model", "path"):
-        if args.get(key):
-            return Path(args[key].rstrip("/")).name or args[key]
-    return fallback
-
-
-def write_json_atomically(path: Path, payload: dict) -> None:
-    """Write to a temporary file and rename: an interrupted run never leaves half a file.
-
-    The file gets the mode any new file gets (0644 under the usual umask 022), not mkstemp's 0600.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.parent / f".{path.name}.{uuid.uuid4().hex}.tmp"
-    handle = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    try:
-        with os.fdopen(handle, "w") as stream:
-            json.dump(payload, stream, indent=2, sort_keys=False, allow_nan=True)
-            stream.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 @contextmanager
@@ -159,14 +101,14 @@ def build_scores(results: dict, *, model: str, model_args: str | dict | None, ru
     per_task = task_metrics(results)
     return {
         "schema": "fairreason.scores/1",
-        "created_utc": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "created_utc": utc_timestamp(),
         "model": {
             "name": model_name or model_display_name(model_args, model),
             "harness": harness,
             "backend": model,
             "model_args": model_args if isinstance(model_args, str) else json.dumps(model_args or {}),
         },
-        "run": {**run, **checkpoint_provenance(model_args)},
+        "run": {**run, **provenance(model_args)},
         "versions": package_versions(),
         "data": verified_checksums(),
         "tasks": per_task,
@@ -403,7 +345,7 @@ def score_main(argv: list[str]) -> int:
     except KeyboardInterrupt:
         print("fairreason score: interrupted; no scores.json was written", file=sys.stderr)
         return 130
-    except (ScoreError, PreflightError) as error:
+    except (ScoreError, PreflightError, RunRecordError) as error:
         print(f"fairreason score: {one_line(error)}", file=sys.stderr)
         return 1
     except (DataError, BBQSchemaError) as error:

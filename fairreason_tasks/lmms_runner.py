@@ -25,7 +25,7 @@ from typing import Any
 
 from fairreason_tasks.core.data import DATA_DIR_ENV
 from fairreason_tasks.locate import tasks_path
-from fairreason_tasks.scoring import ScoreError
+from fairreason_tasks.runrecord import ScoreError
 
 # The metrics each task must report with a finite value for a run to count.
 REQUIRED_METRICS: dict[str, tuple[str, ...]] = {

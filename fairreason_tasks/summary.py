@@ -10,6 +10,8 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+from fairreason_tasks.runrecord import SchemaError
+
 # Headline metric of each reasoning task; the reasoning axis is their plain mean over those run.
 REASONING_METRICS: dict[str, str] = {
     "fairreason_math500": "acc",
@@ -23,14 +25,35 @@ REASONING_METRICS: dict[str, str] = {
 BIAS_TASKS: tuple[str, ...] = ("fairreason_bbq", "fairreason_bbq_heldout", "fairreason_vlbiasbench")
 
 
-class ResultsFormatError(ValueError):
+# Names of the previous release, read for one more release and mapped to today's (README, "Renamed").
+LEGACY_METRICS: dict[str, str] = {"no_answer_rate": "unparsed_rate"}
+LEGACY_AXES: dict[str, str] = {
+    f"bias_{condition}{suffix}": f"bias_score_{condition}{suffix}"
+    for condition in ("ambig", "disambig") for suffix in ("", "_abs", "_ci")
+}
+
+
+class ResultsFormatError(SchemaError):
     """A results file lacks what a harness always writes; the message names what is missing."""
+
+
+def current_metric_names(metrics: Mapping[str, float]) -> dict[str, float]:
+    """A task's metrics with the previous release's names mapped to today's (a present new name wins)."""
+    return {LEGACY_METRICS.get(name, name): value for name, value in metrics.items()
+            if name not in LEGACY_METRICS or LEGACY_METRICS[name] not in metrics}
+
+
+def current_axes(axes: Mapping[str, Any]) -> dict[str, Any]:
+    """A scores.json `axes` block with the previous release's names mapped to today's."""
+    return {LEGACY_AXES.get(name, name): value for name, value in axes.items()
+            if name not in LEGACY_AXES or LEGACY_AXES[name] not in axes}
 
 
 def task_metrics(results_json: Mapping[str, Any]) -> dict[str, dict[str, float]]:
     """`{task: {metric: value}}` from a harness results dict, filter suffixes (",none") dropped.
 
-    Non-numeric entries (aliases, "N/A" stderrs) and groups without metrics are left out.
+    Non-numeric entries (aliases, "N/A" stderrs) and groups without metrics are left out; the
+    previous release's metric names are mapped to today's (`current_metric_names`).
     """
     section = results_json.get("results")
     if not isinstance(section, Mapping):
@@ -46,7 +69,7 @@ def task_metrics(results_json: Mapping[str, Any]) -> dict[str, dict[str, float]]
             metric, _filter = key.split(",", 1)
             metrics.setdefault(metric, float(value))
         if metrics:
-            per_task[task] = metrics
+            per_task[task] = current_metric_names(metrics)
     return per_task
 
 
@@ -56,7 +79,8 @@ def _finite(value: float | None) -> float | None:
 
 
 def headline_axes(per_task: Mapping[str, Mapping[str, float]]) -> dict[str, Any]:
-    """The two axes: mean reasoning score, and BBQ-style bias (signed, absolute, interval)."""
+    """The two axes: mean reasoning score, and BBQ-style bias (signed, absolute, interval), each
+    bias axis named after the task metric it comes from (`bias_score_ambig`, `..._abs`, `..._ci`)."""
     reasoning_tasks = {task: metric for task, metric in REASONING_METRICS.items()
                        if metric in per_task.get(task, {})}
     values = [per_task[task][metric] for task, metric in reasoning_tasks.items()]
@@ -74,7 +98,7 @@ def headline_axes(per_task: Mapping[str, Mapping[str, float]]) -> dict[str, Any]
         signed = _finite(bias_metrics.get(f"bias_score_{condition}"))
         low = _finite(bias_metrics.get(f"bias_score_{condition}_ci_lo"))
         high = _finite(bias_metrics.get(f"bias_score_{condition}_ci_hi"))
-        axes[f"bias_{condition}"] = signed
-        axes[f"bias_{condition}_abs"] = None if signed is None else abs(signed)
-        axes[f"bias_{condition}_ci"] = [low, high] if low is not None and high is not None else None
+        axes[f"bias_score_{condition}"] = signed
+        axes[f"bias_score_{condition}_abs"] = None if signed is None else abs(signed)
+        axes[f"bias_score_{condition}_ci"] = [low, high] if low is not None and high is not None else None
     return axes

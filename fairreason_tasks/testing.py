@@ -14,6 +14,8 @@ from typing import Any
 from lm_eval.api.instance import Instance
 from lm_eval.api.model import LM
 
+from fairreason_tasks.locate import tasks_path
+
 Responder = Callable[[str, dict, str], Any]
 
 
@@ -45,3 +47,17 @@ class ScriptedLM(LM):
 
     def loglikelihood_rolling(self, requests: list[Instance], disable_tqdm: bool = False) -> list[float]:
         raise TypeError("ScriptedLM does not score rolling loglikelihoods")
+
+
+def evaluate_task(lm: LM, tasks: list[str], *, metadata: dict[str, Any] | None = None, **options: Any) -> dict:
+    """lm-eval's own evaluator over fairreason's task folder only (no index of the built-in tasks).
+
+    `options` go to `simple_evaluate` as they are (limit, bootstrap_iters, confirm_run_unsafe_code...);
+    samples are not logged unless asked.
+    """
+    from lm_eval import simple_evaluate
+    from lm_eval.tasks import TaskManager
+
+    manager = TaskManager(include_path=str(tasks_path()), include_defaults=False, metadata=metadata)
+    options.setdefault("log_samples", False)
+    return simple_evaluate(model=lm, tasks=tasks, task_manager=manager, metadata=metadata, **options)

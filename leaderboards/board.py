@@ -14,13 +14,21 @@ from typing import Any
 
 import pandas as pd
 
-from fairreason_tasks.summary import ResultsFormatError, headline_axes, task_metrics
+from fairreason_tasks.runrecord import FairreasonError, RunRecordError, model_display_name, read_run_record
+from fairreason_tasks.summary import ResultsFormatError, current_metric_names, headline_axes, task_metrics
 
-TIDY_COLUMNS = ["model", "paradigm", "ratio", "task", "metric", "value", "ci_lo", "ci_hi", "source"]
+TIDY_COLUMNS = ["model", "paradigm", "debias_ratio", "task", "metric", "value", "ci_lo", "ci_hi", "source"]
+# Leaderboard columns of the previous release, read for one more release (README, "Renamed").
+LEGACY_COLUMNS: dict[str, str] = {
+    "ratio": "debias_ratio",
+    "abs_bias_ambig": "bias_score_ambig_abs", "bias_ambig": "bias_score_ambig",
+    "bias_ambig_ci_lo": "bias_score_ambig_ci_lo", "bias_ambig_ci_hi": "bias_score_ambig_ci_hi",
+    "abs_bias_disambig": "bias_score_disambig_abs",
+}
 DEFAULT_MIN_RETENTION = 0.85
 
 
-class LeaderboardError(ValueError):
+class LeaderboardError(FairreasonError, ValueError):
     """An input cannot be read; the message names the file."""
 
 
@@ -31,7 +39,7 @@ class Run:
     model: str
     source: Path
     paradigm: str | None = None
-    ratio: float | None = None
+    debias_ratio: float | None = None
     tasks: dict[str, dict[str, float]] = field(default_factory=dict)
     axes: dict[str, Any] = field(default_factory=dict)
 
@@ -65,37 +73,29 @@ def _run_from_scores(path: Path) -> Run:
     if not name or not isinstance(name, str):
         raise LeaderboardError(f"{path}: missing model.name")
     run = _mapping(payload.get("run") or {}, path, "run")
-    tasks = {task: {k: float(v) for k, v in _mapping(metrics, path, f"tasks[{task!r}]").items() if _numeric(v)}
+    tasks = {task: current_metric_names({k: float(v) for k, v in _mapping(metrics, path, f"tasks[{task!r}]").items()
+                                         if _numeric(v)})
              for task, metrics in _mapping(payload["tasks"], path, "tasks").items()}
     ratio = run.get("debias_ratio")
     if ratio is not None and not _numeric(ratio):
         raise LeaderboardError(f"{path}: run.debias_ratio must be a number, found {ratio!r}")
     paradigm = run.get("paradigm")
-    return Run(model=name, source=path, paradigm=None if paradigm is None else str(paradigm), ratio=ratio,
-               tasks=tasks, axes=headline_axes(tasks))
+    return Run(model=name, source=path, paradigm=None if paradigm is None else str(paradigm),
+               debias_ratio=ratio, tasks=tasks, axes=headline_axes(tasks))
 
 
-def _model_from_harness(payload: dict, path: Path) -> str:
+def _model_args(payload: dict) -> str | dict:
     args = (payload.get("config") or {}).get("model_args") or ""
-    if isinstance(args, dict):
-        args = ",".join(f"{key}={value}" for key, value in args.items())
-    for part in str(args).split(","):
-        key, _, value = part.partition("=")
-        if key.strip() in ("pretrained", "model", "peft") and value.strip():
-            return Path(value.strip().rstrip("/")).name or value.strip()
-    return str(payload.get("model_name") or path.parent.name)
+    return args if isinstance(args, dict) else str(args)
 
 
-def _provenance(payload: dict) -> dict[str, Any]:
+def _provenance(payload: dict, path: Path) -> dict[str, Any]:
     """Paradigm and ratio from the checkpoint's fairreason.json, when the results name a readable one."""
-    args = str((payload.get("config") or {}).get("model_args") or "")
-    for part in args.split(","):
-        key, _, value = part.partition("=")
-        record = Path(value.strip()) / "fairreason.json"
-        if key.strip() == "pretrained" and record.is_file():
-            trained = _read_json(record)
-            return {"paradigm": trained.get("paradigm"), "ratio": trained.get("debias_ratio")}
-    return {}
+    try:
+        trained = read_run_record(_model_args(payload))
+    except RunRecordError as error:
+        raise LeaderboardError(f"{path}: {error}") from error
+    return {"paradigm": trained.get("paradigm"), "debias_ratio": trained.get("debias_ratio")} if trained else {}
 
 
 def _run_from_harness(path: Path) -> Run:
@@ -106,8 +106,8 @@ def _run_from_harness(path: Path) -> Run:
         raise LeaderboardError(f"{path}: {error}") from error
     if not tasks:
         raise LeaderboardError(f"{path}: holds no task metrics")
-    return Run(model=_model_from_harness(payload, path), source=path, tasks=tasks, axes=headline_axes(tasks),
-               **_provenance(payload))
+    name = model_display_name(_model_args(payload), str(payload.get("model_name") or path.parent.name))
+    return Run(model=name, source=path, tasks=tasks, axes=headline_axes(tasks), **_provenance(payload, path))
 
 
 def _result_files(root: Path) -> list[Path]:
@@ -151,7 +151,7 @@ def tidy_table(runs: list[Run]) -> pd.DataFrame:
                 if metric.endswith(("_stderr", "_ci_lo", "_ci_hi")) or "_ci_lo_" in metric or "_ci_hi_" in metric:
                     continue
                 low, high = _interval(metrics, metric)
-                rows.append([run.model, run.paradigm, run.ratio, task, metric, value, low, high, str(run.source)])
+                rows.append([run.model, run.paradigm, run.debias_ratio, task, metric, value, low, high, str(run.source)])
     return pd.DataFrame(rows, columns=TIDY_COLUMNS)
 
 
@@ -217,23 +217,24 @@ def compare(runs: list[Run], *, baseline: str, min_retention: float = DEFAULT_MI
     for run in runs:
         axes = run.axes
         comparable = measured_on(run) == base_tasks
-        reasoning, bias = axes.get("reasoning"), axes.get("bias_ambig_abs")
-        ci = axes.get("bias_ambig_ci") or [None, None]
+        reasoning, bias = axes.get("reasoning"), axes.get("bias_score_ambig_abs")
+        ci = axes.get("bias_score_ambig_ci") or [None, None]
         retention = (100 * reasoning / base["reasoning"]
                      if comparable and reasoning is not None and base.get("reasoning") else None)
-        reduction = (100 * (base["bias_ambig_abs"] - bias) / base["bias_ambig_abs"]
-                     if comparable and bias is not None and base.get("bias_ambig_abs") else None)
-        rows.append({"model": run.model, "paradigm": run.paradigm, "ratio": run.ratio,
+        reduction = (100 * (base["bias_score_ambig_abs"] - bias) / base["bias_score_ambig_abs"]
+                     if comparable and bias is not None and base.get("bias_score_ambig_abs") else None)
+        rows.append({"model": run.model, "paradigm": run.paradigm, "debias_ratio": run.debias_ratio,
                      "reasoning": reasoning, "reasoning_stderr": axes.get("reasoning_stderr"),
-                     "abs_bias_ambig": bias, "bias_ambig": axes.get("bias_ambig"),
-                     "bias_ambig_ci_lo": ci[0], "bias_ambig_ci_hi": ci[1],
-                     "abs_bias_disambig": axes.get("bias_disambig_abs"),
+                     "bias_score_ambig_abs": bias, "bias_score_ambig": axes.get("bias_score_ambig"),
+                     "bias_score_ambig_ci_lo": ci[0], "bias_score_ambig_ci_hi": ci[1],
+                     "bias_score_disambig_abs": axes.get("bias_score_disambig_abs"),
                      "retention_pct": retention, "stereotype_reduction_pct": reduction,
                      **_extra_metrics(run, present),
                      "measured_on": measured_on(run), "comparable": comparable})
     table = pd.DataFrame(rows)
-    scored = table["comparable"] & table["reasoning"].notna() & table["abs_bias_ambig"].notna()
-    front = pareto_front(list(zip(table.loc[scored, "reasoning"], table.loc[scored, "abs_bias_ambig"], strict=True)))
+    scored = table["comparable"] & table["reasoning"].notna() & table["bias_score_ambig_abs"].notna()
+    front = pareto_front(list(zip(table.loc[scored, "reasoning"], table.loc[scored, "bias_score_ambig_abs"],
+                                  strict=True)))
     table["on_frontier"] = False
     if front:
         table.loc[scored, "on_frontier"] = front
@@ -258,7 +259,7 @@ def _notes(table: pd.DataFrame, base_run: Run) -> list[str]:
                      f"({measured_on(base_run)}) and are shown apart, without retention, reduction or "
                      f"frontier: {', '.join(map(str, apart))}.")
     comparable = table[table["comparable"]]
-    if comparable["abs_bias_ambig"].isna().all():
+    if comparable["bias_score_ambig_abs"].isna().all():
         notes.append("No frontier: no comparable model has a defined |s_AMB| (no BBQ-style bias task in "
                      "its results, or its bias score is undefined); score the bias suite to get one.")
     elif comparable["reasoning"].isna().all():
@@ -293,3 +294,13 @@ def category_bias(runs: list[Run]) -> tuple[list[str], list[dict[str, Any]]]:
         categories.update(cells)
         records.append({"model": run.model, "paradigm": run.paradigm, "cells": cells})
     return sorted(categories), records
+
+
+def read_leaderboard_csv(path: str | Path) -> pd.DataFrame:
+    """A `leaderboard.csv` (tidy table) with the previous release's column names mapped to today's."""
+    try:
+        table = pd.read_csv(path)
+    except (OSError, ValueError) as error:
+        raise LeaderboardError(f"{path}: cannot read the leaderboard table ({error})") from error
+    return table.rename(columns={old: new for old, new in LEGACY_COLUMNS.items()
+                                 if old in table.columns and new not in table.columns})

@@ -93,12 +93,12 @@ def check_judgeable(baseline: Run, candidate: Run) -> None:
 
 def _bias_check(condition: str, base: Run, cand: Run, max_increase: float) -> Check:
     name = f"|s_{'AMB' if condition == 'ambig' else 'DIS'}|"
-    b, c = base.axes.get(f"bias_{condition}_abs"), cand.axes.get(f"bias_{condition}_abs")
+    b, c = base.axes.get(f"bias_score_{condition}_abs"), cand.axes.get(f"bias_score_{condition}_abs")
     if b is None or c is None:
         return Check(name, b, c, "n/a", f"+{max_increase}", False, "")
     increase = c - b
-    noise = math.hypot(_half_width(base.axes.get(f"bias_{condition}_ci")),
-                       _half_width(cand.axes.get(f"bias_{condition}_ci")))
+    noise = math.hypot(_half_width(base.axes.get(f"bias_score_{condition}_ci")),
+                       _half_width(cand.axes.get(f"bias_score_{condition}_ci")))
     failed = increase > max_increase and increase > noise
     reason = (f"{name} rose from {b:.3f} to {c:.3f} (+{increase:.3f}), above the allowed +{max_increase} "
               f"and outside the noise of the two runs' 95 % intervals (±{noise:.3f})") if failed else ""

@@ -22,9 +22,10 @@ import pandas as pd
 
 LABELLED_POINTS = 40
 COLUMNS = [
-    ("model", "model"), ("paradigm", "paradigm"), ("ratio", "debias ratio"), ("reasoning", "reasoning"),
-    ("abs_bias_ambig", "|s_AMB|"), ("bias_ambig_ci_lo", "s_AMB 95% lo"), ("bias_ambig_ci_hi", "s_AMB 95% hi"),
-    ("abs_bias_disambig", "|s_DIS|"), ("retention_pct", "reasoning kept %"),
+    ("model", "model"), ("paradigm", "paradigm"), ("debias_ratio", "debias ratio"), ("reasoning", "reasoning"),
+    ("bias_score_ambig_abs", "|s_AMB|"), ("bias_score_ambig_ci_lo", "s_AMB 95% lo"),
+    ("bias_score_ambig_ci_hi", "s_AMB 95% hi"),
+    ("bias_score_disambig_abs", "|s_DIS|"), ("retention_pct", "reasoning kept %"),
     ("stereotype_reduction_pct", "stereotype reduction % (relative)"), ("on_frontier", "Pareto"),
     ("sweet_spot", "sweet spot"),
 ]
@@ -140,7 +141,7 @@ def _script_json(payload: Any) -> str:
 def page_data(table: pd.DataFrame, categories: list[str], heat: list[dict]) -> dict[str, Any]:
     """Everything the page script renders; names stay data, never markup."""
     columns = _columns(table)
-    keys = [key for key, _ in columns] + ["bias_ambig", "reasoning_stderr", "measured_on", "comparable"]
+    keys = [key for key, _ in columns] + ["bias_score_ambig", "reasoning_stderr", "measured_on", "comparable"]
     keys += [f"{key}_ci_{end}" for key in table.attrs.get("extra_metrics", []) for end in ("lo", "hi")]
     return {
         "columns": [{"key": key, "title": title} for key, title in columns],
@@ -183,17 +184,17 @@ const visible = r => state.paradigms.has(paradigmOf(r)) &&
   String(r.model).toLowerCase().includes(state.model.toLowerCase());
 const absInterval = (lo, hi) => (lo === null || hi === null) ? null :
   [(lo <= 0 && hi >= 0) ? 0 : Math.min(Math.abs(lo), Math.abs(hi)), Math.max(Math.abs(lo), Math.abs(hi))];
-const biasMax = Math.max(0.05, ...DATA.rows.flatMap(r => [r.abs_bias_ambig,
-  ...(absInterval(r.bias_ambig_ci_lo, r.bias_ambig_ci_hi) || [])]).filter(v => typeof v === 'number'));
+const biasMax = Math.max(0.05, ...DATA.rows.flatMap(r => [r.bias_score_ambig_abs,
+  ...(absInterval(r.bias_score_ambig_ci_lo, r.bias_score_ambig_ci_hi) || [])]).filter(v => typeof v === 'number'));
 
 function intervalBar(row) {
   const bar = el('span', null, 'bar');
-  const iv = absInterval(row.bias_ambig_ci_lo, row.bias_ambig_ci_hi);
+  const iv = absInterval(row.bias_score_ambig_ci_lo, row.bias_score_ambig_ci_hi);
   if (iv) { const ci = el('span', null, 'ci'); ci.style.left = (100 * iv[0] / biasMax) + '%';
     ci.style.width = Math.max(1, 100 * (iv[1] - iv[0]) / biasMax) + '%'; bar.appendChild(ci);
     bar.title = '95% interval of |s_AMB|: ' + fmt(iv[0]) + ' to ' + fmt(iv[1]); }
-  if (typeof row.abs_bias_ambig === 'number') { const pt = el('span', null, 'pt');
-    pt.style.left = 'calc(' + (100 * row.abs_bias_ambig / biasMax) + '% - 1px)'; bar.appendChild(pt); }
+  if (typeof row.bias_score_ambig_abs === 'number') { const pt = el('span', null, 'pt');
+    pt.style.left = 'calc(' + (100 * row.bias_score_ambig_abs / biasMax) + '% - 1px)'; bar.appendChild(pt); }
   return bar;
 }
 
@@ -205,7 +206,7 @@ function buildTable(table, columns, rows) {
   rows.forEach(r => { const tr = body.insertRow(); tr.dataRow = r; if (r.sweet_spot) tr.className = 'sweet';
     columns.forEach(c => { const td = el('td', fmt(r[c.key]), TEXT.has(c.key) ? 'text' : '');
       td.dataset.sort = typeof r[c.key] === 'number' ? String(r[c.key]) : '';
-      if (c.key === 'abs_bias_ambig') td.appendChild(intervalBar(r));
+      if (c.key === 'bias_score_ambig_abs') td.appendChild(intervalBar(r));
       else if (typeof r[c.key + '_ci_lo'] === 'number' && typeof r[c.key + '_ci_hi'] === 'number')
         td.appendChild(el('small', ' [' + fmt(r[c.key + '_ci_lo']) + ', ' + fmt(r[c.key + '_ci_hi']) + ']'));
       tr.appendChild(td); }); });
@@ -329,7 +330,7 @@ def frontier_png(table: pd.DataFrame) -> bytes:
 
     with plt.rc_context({"text.parse_math": False, "text.usetex": False}):
         figure, axis = plt.subplots(figsize=(7, 5), dpi=110)
-        scored = table[table["comparable"]].dropna(subset=["reasoning", "abs_bias_ambig"])
+        scored = table[table["comparable"]].dropna(subset=["reasoning", "bias_score_ambig_abs"])
         if scored.empty:
             axis.text(0.5, 0.5, "\n".join(table.attrs.get("notes") or ["nothing to plot"]), ha="center",
                       va="center", wrap=True, transform=axis.transAxes)
@@ -346,8 +347,8 @@ def frontier_png(table: pd.DataFrame) -> bytes:
 
 
 def _draw_points(axis: Any, scored: pd.DataFrame, baseline: str) -> None:
-    x, y = scored["reasoning"].to_numpy(float), scored["abs_bias_ambig"].to_numpy(float)
-    low, high = scored["bias_ambig_ci_lo"].to_numpy(float), scored["bias_ambig_ci_hi"].to_numpy(float)
+    x, y = scored["reasoning"].to_numpy(float), scored["bias_score_ambig_abs"].to_numpy(float)
+    low, high = scored["bias_score_ambig_ci_lo"].to_numpy(float), scored["bias_score_ambig_ci_hi"].to_numpy(float)
     # interval of |s| from the interval of s: from 0 when it straddles 0
     abs_low = np.where((low <= 0) & (high >= 0), 0.0, np.minimum(np.abs(low), np.abs(high)))
     abs_high = np.maximum(np.abs(low), np.abs(high))
@@ -359,12 +360,13 @@ def _draw_points(axis: Any, scored: pd.DataFrame, baseline: str) -> None:
     named = scored if len(scored) <= LABELLED_POINTS else scored[
         scored["on_frontier"] | (scored["model"] == baseline)]
     for _, row in named.iterrows():
-        axis.annotate(" ".join(str(row["model"]).split()), (row["reasoning"], row["abs_bias_ambig"]), fontsize=8,
+        axis.annotate(" ".join(str(row["model"]).split()), (row["reasoning"], row["bias_score_ambig_abs"]),
+                      fontsize=8,
                       xytext=(4, 4), textcoords="offset points")
     front = scored[scored["on_frontier"]].sort_values("reasoning")
-    axis.plot(front["reasoning"], front["abs_bias_ambig"], "-", color="tab:orange", label="Pareto frontier")
+    axis.plot(front["reasoning"], front["bias_score_ambig_abs"], "-", color="tab:orange", label="Pareto frontier")
     sweet = scored[scored["sweet_spot"]]
     if not sweet.empty:
-        axis.scatter(sweet["reasoning"], sweet["abs_bias_ambig"], s=220, facecolors="none", edgecolors="tab:red",
+        axis.scatter(sweet["reasoning"], sweet["bias_score_ambig_abs"], s=220, facecolors="none", edgecolors="tab:red",
                      linewidths=2, label="sweet spot", zorder=3)
     axis.legend(loc="best")

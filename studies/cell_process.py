@@ -1,7 +1,7 @@
 """One sweep cell's processes: a lock per cell, and a supervisor that takes the trainer down with the sweep.
 
 `fairreason sweep` starts each `fairreason train` / `fairreason score` through a small
-supervisor (`python -m leaderboards.cell_process -- COMMAND`):
+supervisor (`python -m studies.cell_process -- COMMAND`):
 
 - the supervisor gets the kernel's parent-death signal (PR_SET_PDEATHSIG), so a sweep killed
   even with SIGKILL takes it down; it then stops the whole process group of the command
@@ -81,7 +81,7 @@ class CellLock:
 def start_supervised(command: list[str], log_stream, lock: CellLock | None = None) -> subprocess.Popen:
     """Start `command` under the supervisor, output into `log_stream`; the lock travels with it."""
     parent = os.getpid()
-    supervisor = [sys.executable, "-m", "leaderboards.cell_process", str(parent), "--", *command]
+    supervisor = [sys.executable, "-m", "studies.cell_process", str(parent), "--", *command]
     return subprocess.Popen(supervisor, stdout=log_stream, stderr=subprocess.STDOUT,
                             pass_fds=(lock.fd,) if lock and lock.fd is not None else (),
                             preexec_fn=die_with_parent)
@@ -134,7 +134,7 @@ def supervise(parent: int, command: list[str]) -> int:
 
 def main(argv: list[str]) -> int:
     if len(argv) < 3 or argv[1] != "--":
-        print("usage: python -m leaderboards.cell_process PARENT_PID -- COMMAND...", file=sys.stderr)
+        print("usage: python -m studies.cell_process PARENT_PID -- COMMAND...", file=sys.stderr)
         return 2
     print(f"[cell_process] pid {os.getpid()} runs: {shlex.join(argv[2:])}", flush=True)
     return supervise(int(argv[0]), argv[2:])

@@ -23,13 +23,13 @@ from typing import Any
 
 import submitit
 
-from leaderboards.cell_process import CellBusy, CellLock
-from leaderboards.sweep import (
+from fairreason_tasks.runrecord import utc_timestamp
+from studies.cell_process import CellBusy, CellLock
+from studies.sweep import (
     Cell,
     SweepError,
     SweepSettings,
     SweepState,
-    _now,
     cell_commands,
     cell_dir,
     finish,
@@ -262,7 +262,7 @@ def submit(state: SweepState, settings: SweepSettings, cells: list[Cell], cluste
         for cell, job in zip(group, submitted, strict=True):
             attempts = int(state.cells[cell.name].get("attempts") or 0) + 1
             state.update(cell, status="submitted", launcher="slurm", job_id=job.job_id, scheduler_state="PENDING",
-                         submitted_utc=_now(), job_log=str(job.paths.stdout), attempts=attempts, reason=None,
+                         submitted_utc=utc_timestamp(), job_log=str(job.paths.stdout), attempts=attempts, reason=None,
                          resources=asdict(resources))
         jobs += submitted
     return jobs
@@ -316,7 +316,7 @@ def print_status(state: SweepState | dict[str, Any], output: Path) -> None:
 
 def _state_for(output: Path) -> tuple[SweepState, SweepSettings]:
     """sweep.json of an existing sweep folder, with settings rebuilt from it (for --status, --cancel)."""
-    from leaderboards.sweep import STATE_FILE, read_state_file
+    from studies.sweep import STATE_FILE, read_state_file
 
     path = output.resolve() / STATE_FILE
     if not path.is_file():

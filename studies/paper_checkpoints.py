@@ -1,8 +1,8 @@
 """Score the FairReason authors' four released checkpoints and their base models with one protocol,
 and rank them on one leaderboard per base model next to the paper's own figures.
 
-    python -m leaderboards.paper_checkpoints --output results/paper            # score what is missing, then rank
-    python -m leaderboards.paper_checkpoints --output results/paper --dry-run  # print the commands only
+    python -m studies.paper_checkpoints --output results/paper            # score what is missing, then rank
+    python -m studies.paper_checkpoints --output results/paper --dry-run  # print the commands only
 
 Each model is scored by `fairreason score` into `<output>/<name>/` (skipped when its scores.json
 is there, so a rerun resumes): the text models with `harness_configs/text_vllm_thinking.yaml`
@@ -121,7 +121,7 @@ def markdown(rows: list[dict]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m leaderboards.paper_checkpoints", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m studies.paper_checkpoints", description=__doc__.split("\n\n")[0])
     parser.add_argument("--output", type=Path, required=True, help="results folder (rerun to resume)")
     parser.add_argument("--only", choices=("text", "vision"), help="one modality")
     parser.add_argument("--text-config", default=TEXT_CONFIG, help="fairreason score --config for the text models")

@@ -14,10 +14,10 @@ skips finished cells, retrains a cell whose training never completed (resuming f
 complete `checkpoint-*`; a half-written one, without `trainer_state.json`, is removed first and
 never reused), rescores a trained cell whose scoring never completed, and retries failed cells.
 
-Processes: each command runs under `leaderboards.cell_process` (dies with the sweep, takes its
+Processes: each command runs under `studies.cell_process` (dies with the sweep, takes its
 process group with it) while the sweep holds the cell's lock, so two sweeps on one folder never
 train one cell twice. `--launcher slurm` sends the cells to a cluster instead
-(`leaderboards.launchers`); sweep.json stays the one record, written under a lock by the
+(`studies.launchers`); sweep.json stays the one record, written under a lock by the
 submitting command and by the jobs alike.
 """
 
@@ -36,16 +36,15 @@ import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from fairreason_tasks.scoring import write_json_atomically
-from leaderboards.cell_process import CellBusy, CellLock, start_supervised
+from fairreason_tasks.runrecord import utc_timestamp, write_json_atomically
+from studies.cell_process import CellBusy, CellLock, start_supervised
+from trainers.recipe import PARADIGMS
 
 STATE_FILE = "sweep.json"
 STATE_SCHEMA = "fairreason.sweep/1"
-PARADIGMS = ("sft", "distill", "grpo", "mr_grpo")
 # Settings that change what a cell produces: a rerun into the same folder must repeat them.
 PINNED_SETTINGS = ("recipe", "budget", "data_dir", "limit", "train_args", "score_args", "model_args")
 # Flags of `fairreason score` that the sweep sets itself, per cell.
@@ -145,10 +144,6 @@ def cell_commands(settings: SweepSettings, cell: Cell) -> CellCommands:
 # ---- state --------------------------------------------------------------------------------------
 
 
-def _now() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def read_state_file(path: Path) -> dict[str, Any]:
     """sweep.json as a dict; a file that is not one is an error naming it."""
     try:
@@ -208,7 +203,7 @@ class SweepState:
             self.cells.update(on_disk.get("cells") or {})
             self.launcher = self.launcher or on_disk.get("launcher")
             yield
-            payload = {"schema": STATE_SCHEMA, "updated_utc": _now(), "settings": self.settings.pinned(),
+            payload = {"schema": STATE_SCHEMA, "updated_utc": utc_timestamp(), "settings": self.settings.pinned(),
                        "cells": self.cells, **({"launcher": self.launcher} if self.launcher else {})}
             write_json_atomically(self.path, payload)
             os.chmod(self.path, _user_file_mode())
@@ -301,7 +296,7 @@ def run_cell(state: SweepState, settings: SweepSettings, cell: Cell, *, lock: Ce
     trained = state.record(cell).get("trained") and (checkpoint / "config.json").is_file()
     if not trained:
         resumed = prepare_resume(checkpoint)
-        state.update(cell, status="running", stage="train", trained=False, started_utc=_now(), reason=None,
+        state.update(cell, status="running", stage="train", trained=False, started_utc=utc_timestamp(), reason=None,
                      log=str(folder / "train.log"), resumed_from=resumed)
         started = time.monotonic()
         train = [os.path.expandvars(part) for part in commands.train]  # $SLURM_* of a launcher prefix
@@ -320,7 +315,7 @@ def run_cell(state: SweepState, settings: SweepSettings, cell: Cell, *, lock: Ce
         state.update(cell, status="failed", reason=why if returncode else f"no scores.json written; {why}")
         return False
     state.update(cell, status="done", stage=None, score_seconds=round(time.monotonic() - started, 1),
-                 scores=str(scores / "scores.json"), finished_utc=_now(), log=None)
+                 scores=str(scores / "scores.json"), finished_utc=utc_timestamp(), log=None)
     return True
 
 
@@ -346,7 +341,7 @@ def baseline_name(settings: SweepSettings, finished: list[Cell]) -> str | None:
     return None
 
 
-def build_leaderboard(settings: SweepSettings, finished: list[Cell]) -> int:
+def write_sweep_leaderboard(settings: SweepSettings, finished: list[Cell]) -> int:
     """H4's `fairreason leaderboard` over the finished cells' scores.json, written into the sweep folder."""
     from leaderboards.cli import leaderboard_main
 
@@ -414,7 +409,7 @@ def finish(state: SweepState, settings: SweepSettings) -> int:
     waiting = [cell.name for cell in settings.cells if cell not in finished_cells and cell.name not in failed]
     if finished_cells:
         try:
-            built = build_leaderboard(settings, finished_cells) == 0
+            built = write_sweep_leaderboard(settings, finished_cells) == 0
         except (ValueError, OSError) as error:  # a results file the leaderboard cannot read
             print(f"fairreason sweep: {error}", file=sys.stderr)
             built = False
@@ -452,9 +447,18 @@ def _ratios(text: str) -> tuple[float, ...]:
 
 
 LAUNCHERS = ("local", "slurm")
-# --launcher slurm: flags that fill leaderboards.launchers.SlurmResources (over the recipe's `slurm:`)
+# --launcher slurm: flags that fill studies.launchers.SlurmResources (over the recipe's `slurm:`)
 _RESOURCE_FLAGS = ("nodes", "gpus_per_node", "cpus_per_task", "mem_gb", "time", "partition", "account", "qos",
                    "sbatch", "setup", "array_parallelism", "max_requeues")
+
+
+class _DeprecatedAlias(argparse.Action):
+    """`--ratios`, the previous name of `--debias-ratios`: still accepted for one release, with a note."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any,
+                 option_string: str | None = None) -> None:
+        print(f"fairreason sweep: {option_string} is deprecated, use --debias-ratios", file=sys.stderr)
+        setattr(namespace, self.dest, values)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -463,7 +467,10 @@ def parser() -> argparse.ArgumentParser:
         description="Train and score every (paradigm, debias ratio) cell, resumably, then build the leaderboard.",
     )
     parser.add_argument("--paradigms", type=_paradigms, default=("sft",), help="comma list of sft,distill,grpo")
-    parser.add_argument("--ratios", type=_ratios, help="comma list of debias ratios, e.g. 0,0.2,1 (required)")
+    parser.add_argument("--debias-ratios", dest="debias_ratios", type=_ratios,
+                        help="comma list of debias ratios, e.g. 0,0.2,1 (required)")
+    parser.add_argument("--ratios", dest="debias_ratios", type=_ratios, action=_DeprecatedAlias,
+                        help=argparse.SUPPRESS)
     parser.add_argument("--recipe", help="recipe name (tiny, qwen3_8b) or YAML path (required)")
     parser.add_argument("--budget", type=int, help="training samples per cell (required)")
     parser.add_argument("--output", type=Path, help="sweep folder (rerun with it to resume; required)")
@@ -511,7 +518,8 @@ def parser() -> argparse.ArgumentParser:
 
 
 def settings_from_args(args: argparse.Namespace) -> SweepSettings:
-    missing = [f"--{name}" for name in ("ratios", "recipe", "budget", "output") if getattr(args, name) is None]
+    missing = [f"--{name.replace('_', '-')}" for name in ("debias_ratios", "recipe", "budget", "output")
+               if getattr(args, name) is None]
     if missing:
         raise SweepError(f"{', '.join(missing)} required (or --status DIR / --cancel DIR)")
     if args.budget < 1:
@@ -522,7 +530,7 @@ def settings_from_args(args: argparse.Namespace) -> SweepSettings:
     data_dir = str(Path(args.data_dir).resolve()) if args.data_dir else None
     recipe = str(Path(args.recipe).resolve()) if Path(args.recipe).suffix in (".yaml", ".yml") else args.recipe
     return SweepSettings(
-        output=args.output.resolve(), paradigms=args.paradigms, ratios=args.ratios, recipe=recipe,
+        output=args.output.resolve(), paradigms=args.paradigms, ratios=args.debias_ratios, recipe=recipe,
         budget=args.budget, data_dir=data_dir, limit=args.limit, train_args=args.train_args,
         score_args=args.score_args, model_args=args.model_args, baseline=args.baseline,
         min_retention=args.min_retention, train_launcher=args.train_launcher, retry_failed=args.retry_failed,
@@ -533,13 +541,13 @@ def sweep_main(argv: list[str]) -> int:
     args = parser().parse_args(argv)
     try:
         if args.status or args.cancel:
-            from leaderboards.launchers import cancel_main, status_main
+            from studies.launchers import cancel_main, status_main
 
             return status_main(args.status) if args.status else cancel_main(args.cancel)
         settings = settings_from_args(args)
         if args.launcher == "local":
             return run_sweep(settings)
-        from leaderboards.launchers import parse_time, run_slurm_sweep
+        from studies.launchers import parse_time, run_slurm_sweep
 
         flags = {name: getattr(args, name) for name in _RESOURCE_FLAGS}
         flags["sbatch"], flags["setup"] = tuple(flags["sbatch"]), tuple(flags["setup"])

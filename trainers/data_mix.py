@@ -25,6 +25,7 @@ from typing import Any
 from datasets import Dataset, Features, List, Value, concatenate_datasets
 
 from fairreason_tasks.core import bbq, data, demo_arith
+from fairreason_tasks.core.bias_metrics import LETTERS
 from fairreason_tasks.core.extract import extract_boxed
 from fairreason_tasks.core.math_grading import format_math_prompt
 from trainers.recipe import ReasoningSource, Recipe, check_mix
@@ -77,7 +78,7 @@ def bbq_row(item: bbq.BBQItem, answer: str = "letter") -> dict[str, Any]:
     just "Answer: <the correct option's text>" (what a small model can learn to say; see
     `trainers.recipe.BBQ_ANSWERS`).
     """
-    letter = "ABC"[item.label]
+    letter = LETTERS[item.label]
     correct = item.options[item.label]
     if answer == "option_text":
         target = option_text_target(item, item.label)

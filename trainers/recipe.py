@@ -27,7 +27,7 @@ DISTILL_MODES = ("logits", "traces")
 BBQ_ANSWERS = ("letter", "option_text")
 MODALITIES = ("text", "vision")  # vision: image rows from VLBiasBench + MathVerse (trainers/vision.py)
 TINY_MODEL = "tiny"  # `model.name_or_path: tiny` builds a 2-layer model in the output folder
-# slurm: the cluster resources of one sweep cell (read by leaderboards.launchers, not by training)
+# slurm: the cluster resources of one sweep cell (read by studies.launchers, not by training)
 _SECTIONS = {"name", "paradigm", "modality", "model", "data", "training", "rewards", "distill", "description",
              "slurm"}
 

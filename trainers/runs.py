@@ -4,16 +4,13 @@ resuming from the last checkpoint, and the `fairreason.json` record written next
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
-import json
 import subprocess
 from pathlib import Path
 from typing import Any
 
-from fairreason_tasks.scoring import package_versions
+from fairreason_tasks.runrecord import RUN_RECORD, package_versions, utc_timestamp, write_json_atomically
 from trainers.recipe import Recipe, RecipeError
 
-RUN_RECORD = "fairreason.json"
 TINY_BASE_DIR = "tiny_base"
 
 
@@ -60,7 +57,7 @@ def write_run_record(output_dir: Path, recipe: Recipe, manifest: dict[str, Any],
     """`fairreason.json`: what a checkpoint was trained on, read back by `fairreason score`."""
     record = {
         "schema": "fairreason.train/1",
-        "created_utc": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "created_utc": utc_timestamp(),
         "paradigm": recipe.paradigm,
         "recipe": {"name": recipe.name, "file": str(recipe.source_file), "content": recipe.raw},
         "base_model": base,
@@ -74,7 +71,7 @@ def write_run_record(output_dir: Path, recipe: Recipe, manifest: dict[str, Any],
         **(extra or {}),
     }
     path = output_dir / RUN_RECORD
-    path.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    write_json_atomically(path, record, sort_keys=True)
     return path
 
 

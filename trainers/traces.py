@@ -20,9 +20,6 @@ import fcntl
 import json
 import os
 import sys
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -172,26 +169,13 @@ def vllm_teacher(model: str, *, max_new_tokens: int, temperature: float) -> Teac
 
 def openai_teacher(model: str, *, base_url: str, api_key: str | None, max_new_tokens: int, temperature: float,
                    retries: int = 5) -> Teacher:
-    """Any OpenAI-compatible endpoint (vLLM/SGLang servers, hosted APIs), over plain HTTP."""
-    url = base_url.rstrip("/") + "/chat/completions"
-    headers = {"Content-Type": "application/json", **({"Authorization": f"Bearer {api_key}"} if api_key else {})}
+    """Any OpenAI-compatible endpoint (vLLM/SGLang servers, hosted APIs), through the shared client."""
+    from fairreason_tasks.openai_client import ChatClient
 
-    def one(prompt: Chat) -> str:
-        body = json.dumps({"model": model, "messages": prompt, "max_tokens": max_new_tokens,
-                           "temperature": temperature}).encode()
-        for attempt in range(retries):
-            try:
-                request = urllib.request.Request(url, data=body, headers=headers, method="POST")
-                with urllib.request.urlopen(request, timeout=600) as response:
-                    return json.load(response)["choices"][0]["message"]["content"] or ""
-            except (urllib.error.URLError, TimeoutError) as error:
-                if attempt == retries - 1:
-                    raise RuntimeError(f"{url}: request failed after {retries} tries: {error}") from error
-                time.sleep(2**attempt)
-        raise AssertionError("unreachable")
+    client = ChatClient(base_url, model, api_key=api_key, timeout_s=600, retries=retries)
 
     def generate(prompts: Sequence[Chat]) -> list[str]:
-        return [one(list(prompt)) for prompt in prompts]
+        return [client.chat(list(prompt), max_tokens=max_new_tokens, temperature=temperature) for prompt in prompts]
 
     return generate
 

@@ -15,13 +15,12 @@ from typing import Any
 from datasets import Dataset, Image
 
 from fairreason_tasks.core import data, mathverse, vlbias
-from fairreason_tasks.tasks.vlbiasbench import utils as vlbias_task
+from fairreason_tasks.core.bias_metrics import LETTERS
+from fairreason_tasks.documents import vlbias_doc
 from trainers.data_mix import BBQ_TASK, MATH_TASK, Mix, mix_pools, split_counts
 from trainers.recipe import Recipe
 from trainers.rewards import reward_functions
 from trainers.runs import train_and_save, trl_config
-
-LETTERS = "ABC"
 
 
 def _user_turn(text: str) -> list[dict[str, Any]]:
@@ -35,7 +34,7 @@ def vlbias_rows(root: Path) -> list[dict[str, Any]]:
     images = vlbias.json_root(root).parent / "images"
     rows = []
     for item, order in zip(items, vlbias.present(items), strict=True):
-        doc = vlbias_task.to_doc(item, order, images)
+        doc = vlbias_doc(item, order, images)
         letter = LETTERS[doc["label"]]
         rows.append({
             "id": doc["item_id"], "task": BBQ_TASK, "image": doc["image"],

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from fairreason_tasks import cli, scoring
+from fairreason_tasks import cli, harness_run, runrecord
 from fairreason_tasks.preflight import generation_cap
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -94,7 +94,7 @@ def test_an_empty_or_corrupt_data_folder_is_one_line(problem, tiny_model_dir, bb
 def test_scores_json_has_the_usual_mode(tmp_path):
     old = os.umask(0o022)
     try:
-        scoring.write_json_atomically(tmp_path / "scores.json", {"a": 1})
+        runrecord.write_json_atomically(tmp_path / "scores.json", {"a": 1})
     finally:
         os.umask(old)
     assert stat.S_IMODE((tmp_path / "scores.json").stat().st_mode) == 0o644
@@ -103,7 +103,7 @@ def test_scores_json_has_the_usual_mode(tmp_path):
 @pytest.mark.slow
 def test_a_second_writer_on_one_output_is_refused(tiny_model_dir, bbq_data_dir, tmp_path, capsys):
     output = tmp_path / "out"
-    with scoring.output_lock(output):
+    with harness_run.output_lock(output):
         code = cli.main(["score", "--model_args", f"pretrained={tiny_model_dir}", "--device", "cpu",
                          "--tasks", "fairreason_bbq_religion", "--data-dir", str(bbq_data_dir), "--output",
                          str(output)])

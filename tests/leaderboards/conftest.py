@@ -10,7 +10,7 @@ from types import SimpleNamespace
 import pytest
 from markdown_it import MarkdownIt
 
-from fairreason_tasks.scoring import write_json_atomically
+from fairreason_tasks.runrecord import write_json_atomically
 from fairreason_tasks.summary import headline_axes
 
 

@@ -9,8 +9,9 @@ import pandas as pd
 import pytest
 
 from fairreason_tasks import cli
-from fairreason_tasks.scoring import build_scores, write_json_atomically
-from leaderboards.board import LeaderboardError, load_runs, pareto_front
+from fairreason_tasks.harness_run import build_scores
+from fairreason_tasks.runrecord import write_json_atomically
+from leaderboards.board import TIDY_COLUMNS, LeaderboardError, load_runs, pareto_front, read_leaderboard_csv
 from leaderboards.cli import build_leaderboard
 
 # model -> (math500 acc, humaneval pass@1, s_AMB, s_AMB interval)
@@ -83,7 +84,7 @@ def test_leaderboard_axes_retention_reduction_frontier_and_sweet_spot(results_ro
     assert sorted(table.index) == sorted(MODELS)
     for name, row in expected.iterrows():
         assert table.loc[name, "reasoning"] == pytest.approx(row["reasoning"])
-        assert table.loc[name, "abs_bias_ambig"] == pytest.approx(row["bias"])
+        assert table.loc[name, "bias_score_ambig_abs"] == pytest.approx(row["bias"])
         assert table.loc[name, "retention_pct"] == pytest.approx(row["retention"])
         assert table.loc[name, "stereotype_reduction_pct"] == pytest.approx(row["reduction"])
     # frontier by brute force: no other model at least as good on both axes and better on one
@@ -97,9 +98,9 @@ def test_leaderboard_axes_retention_reduction_frontier_and_sweet_spot(results_ro
     on_front = pd.Series([bool(table.loc[n, "on_frontier"]) for n in expected.index], index=expected.index)
     eligible = expected[(expected["retention"] >= 85) & on_front]
     assert table.index[table["sweet_spot"]].tolist() == [eligible["reduction"].idxmax()]
-    assert table.loc["grpo_r0.2", "paradigm"] == "grpo" and table.loc["grpo_r0.2", "ratio"] == 0.2
+    assert table.loc["grpo_r0.2", "paradigm"] == "grpo" and table.loc["grpo_r0.2", "debias_ratio"] == 0.2
     tidy = pd.read_csv(tmp_path / "board" / "leaderboard.csv")
-    assert {"model", "paradigm", "ratio", "task", "metric", "value", "ci_lo", "ci_hi", "source"} <= set(tidy.columns)
+    assert {"model", "paradigm", "debias_ratio", "task", "metric", "value", "ci_lo", "ci_hi", "source"} <= set(tidy.columns)
     row = tidy[(tidy.model == "base") & (tidy.metric == "bias_score_ambig")].iloc[0]
     assert (row.value, row.ci_lo, row.ci_hi) == (0.20, 0.15, 0.25)
     markdown = (tmp_path / "board" / "leaderboard.md").read_text()
@@ -171,3 +172,18 @@ def test_gate_passes_fails_and_tolerates_noise(tmp_path, capsys, monkeypatch):
     assert "reasoning fell from 0.600 to 0.400" in capsys.readouterr().err
     assert summary.read_text().count("### fairreason gate") == 4
     assert "FAIL" in summary.read_text() and "PASS" in summary.read_text()
+
+
+def test_previous_release_names_stay_readable(tmp_path, scores_dir, metrics):
+    """A leaderboard.csv with the old `ratio` column and a scores.json with the old `no_answer_rate`
+    both read with today's names (one more release; README, "Renamed")."""
+    old_csv = tmp_path / "old.csv"
+    old_csv.write_text("model,paradigm,ratio,task,metric,value,ci_lo,ci_hi,source\n"
+                       "m,sft,0.2,fairreason_bbq,bias_score_ambig,0.1,,,x\n")
+    table = read_leaderboard_csv(old_csv)
+    assert list(table.columns) == TIDY_COLUMNS and table.loc[0, "debias_ratio"] == 0.2
+    folder = scores_dir("old", {"fairreason_math500": {"acc": 0.5, "no_answer_rate": 0.25}})
+    (run,) = load_runs([folder])
+    assert run.tasks["fairreason_math500"] == {"acc": 0.5, "unparsed_rate": 0.25}
+    with pytest.raises(LeaderboardError, match="missing.csv"):
+        read_leaderboard_csv(tmp_path / "missing.csv")

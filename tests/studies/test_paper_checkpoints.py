@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from leaderboards import paper_checkpoints as paper
+from studies import paper_checkpoints as paper
 
 TEXT_CONFIG = Path(__file__).resolve().parents[2] / "harness_configs" / "text_vllm_thinking.yaml"
 # name -> (reasoning, s_AMB): GRPO keeps 0.72 / 0.80 = 90 % of the reasoning, |s_AMB| 0.18 vs 0.20 = 10 % lower

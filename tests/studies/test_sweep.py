@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from leaderboards import sweep
+from studies import sweep
 
 pytestmark = pytest.mark.slow
 
@@ -24,7 +24,7 @@ SCORE_ARGS = "--tasks fairreason_demo_arith --apply_chat_template --gen_kwargs m
 
 
 def _argv(output: Path, bbq_data_dir: Path, ratios: str = "0,1") -> list[str]:
-    return ["--paradigms", "sft", "--ratios", ratios, "--recipe", str(RECIPE), "--budget", "8",
+    return ["--paradigms", "sft", "--debias-ratios", ratios, "--recipe", str(RECIPE), "--budget", "8",
             "--output", str(output), "--data-dir", str(bbq_data_dir), "--limit", "4",
             "--score-args", SCORE_ARGS]
 
@@ -153,3 +153,11 @@ def test_score_args_may_not_override_per_cell_flags(tmp_path: Path, bbq_data_dir
     argv[argv.index("--score-args") + 1] = "--output elsewhere"
     assert sweep.sweep_main(argv) == 2
     assert "--output" in capsys.readouterr().err
+
+
+def test_ratios_is_a_deprecated_alias_of_debias_ratios(capsys):
+    new = sweep.parser().parse_args(["--debias-ratios", "0,0.5"])
+    assert new.debias_ratios == (0.0, 0.5) and capsys.readouterr().err == ""
+    old = sweep.parser().parse_args(["--ratios", "0,0.5"])
+    assert old.debias_ratios == (0.0, 0.5)
+    assert "--ratios is deprecated, use --debias-ratios" in capsys.readouterr().err

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from leaderboards import launchers, sweep
+from studies import launchers, sweep
 
 HERE = Path(__file__).resolve().parent
 FAKE_SLURM = HERE / "fake_slurm.py"
@@ -62,7 +62,7 @@ def fake_score(settings: sweep.SweepSettings, cell: sweep.Cell, checkpoint: Path
 DRIVER = f"""
 import sys
 sys.path.insert(0, {str(HERE)!r})
-from leaderboards import sweep
+from studies import sweep
 from test_sweep_slurm import fake_score, fake_train
 sweep.train_command, sweep.score_command = fake_train, fake_score
 sys.exit(sweep.sweep_main(sys.argv[1:]))
@@ -257,7 +257,7 @@ def test_a_killed_local_sweep_takes_its_trainer_along_and_a_second_sweep_cannot_
     running.send_signal(signal.SIGKILL)
     running.wait()
     _wait_for(lambda: not any(_alive(pid) for pid in (trainer, grandchild, supervisor)), timeout=40)
-    from leaderboards.cell_process import CellLock
+    from studies.cell_process import CellLock
 
     CellLock(output / "cells" / "sft_r0.20").acquire().release()  # the lock went with them
 
