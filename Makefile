@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 # Nothing is fetched from a model hub by the tests or the demo.
 OFFLINE := HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TRANSFORMERS_OFFLINE=1 TOKENIZERS_PARALLELISM=false
 
-.PHONY: install test lint demo bench clean
+.PHONY: install test test-fast lint format demo bench clean
 
 $(STAMP): setup.cfg pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -18,11 +18,23 @@ $(STAMP): setup.cfg pyproject.toml constraints.txt
 
 install: $(STAMP)
 
+# Style, formatting, the import layers (pyproject.toml, [tool.importlinter]) and types, all checked.
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy
+
+format: $(STAMP)
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
 
 test: $(STAMP) lint
 	$(OFFLINE) $(PY) -m pytest -q
+
+# Everything but the model-training runs (marked slow): the quick loop while editing.
+test-fast: $(STAMP)
+	$(OFFLINE) $(PY) -m pytest -q -m "not slow"
 
 demo: $(STAMP)
 	$(OFFLINE) $(VENV)/bin/fairreason demo --output demo_out

@@ -62,7 +62,7 @@ def task_metrics(results_json: Mapping[str, Any]) -> dict[str, dict[str, float]]
     for task, entries in section.items():
         if not isinstance(entries, Mapping):
             raise ResultsFormatError(f"results[{task!r}] is not a mapping")
-        metrics = {}
+        metrics: dict[str, float] = {}
         for key, value in entries.items():
             if "," not in key or isinstance(value, bool) or not isinstance(value, int | float):
                 continue
@@ -85,11 +85,12 @@ def headline_axes(per_task: Mapping[str, Mapping[str, float]]) -> dict[str, Any]
                        if metric in per_task.get(task, {})}
     values = [per_task[task][metric] for task, metric in reasoning_tasks.items()]
     stderrs = [per_task[task].get(f"{metric}_stderr") for task, metric in reasoning_tasks.items()]
+    known = [s for s in stderrs if isinstance(s, float)]
     axes: dict[str, Any] = {
         "reasoning": _finite(sum(values) / len(values)) if values else None,
         # stderr of a mean of independent task scores; absent when any task lacks one
-        "reasoning_stderr": (math.sqrt(sum(s * s for s in stderrs)) / len(stderrs)
-                             if stderrs and all(isinstance(s, float) for s in stderrs) else None),
+        "reasoning_stderr": (math.sqrt(sum(s * s for s in known)) / len(known)
+                             if known and len(known) == len(stderrs) else None),
         "reasoning_tasks": reasoning_tasks,
         "bias_task": next((task for task in BIAS_TASKS if task in per_task), None),
     }

@@ -42,9 +42,10 @@ class Check:
 
 
 def _half_width(interval: list[float | None] | None) -> float:
-    if not interval or None in interval:
+    low, high = interval or (None, None)
+    if low is None or high is None:
         return 0.0
-    return (interval[1] - interval[0]) / 2
+    return (high - low) / 2
 
 
 def _finite(value: object) -> bool:
