@@ -19,7 +19,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "train": ("trainers.cli", "Train a checkpoint: sft | distill | grpo."),
     "traces": ("trainers.traces", "Have a teacher write reasoning traces (resumable)."),
     "export": ("trainers.export", "Export a mixed data set and launch files for verl / EasyR1."),
-    "sweep": ("studies.sweep", "Train and score a paradigm x ratio grid (resumable)."),
+    "sweep": ("studies.sweep_cli", "Train and score a paradigm x ratio grid (resumable)."),
     "leaderboard": ("leaderboards.cli", "Build the two-axis leaderboard from results folders."),
     "gate": ("leaderboards.gate", "CI gate: fail when bias rises or reasoning falls beyond the noise."),
     "demo": ("leaderboards.demo", "The whole study on a tiny model, offline, on CPU."),

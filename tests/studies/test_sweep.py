@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from studies import sweep
+from studies import sweep, sweep_cli
 
 pytestmark = pytest.mark.slow
 
@@ -40,7 +40,7 @@ def _scores(output: Path, cell: str) -> dict:
 @pytest.fixture(scope="module")
 def finished(tmp_path_factory: pytest.TempPathFactory, bbq_data_dir: Path) -> tuple[Path, int]:
     output = tmp_path_factory.mktemp("sweep") / "grid"
-    return output, sweep.sweep_main(_argv(output, bbq_data_dir))
+    return output, sweep_cli.sweep_main(_argv(output, bbq_data_dir))
 
 
 def _copy(finished: tuple[Path, int], tmp_path: Path) -> Path:
@@ -87,7 +87,7 @@ def test_rerun_skips_finished_cells_and_redoes_a_cut_off_one(
     (cell / "checkpoint" / "checkpoint-1").mkdir()
     (cell / "checkpoint" / "checkpoint-1" / "model.safetensors").write_bytes(b"half written")
 
-    assert sweep.sweep_main(_argv(output, bbq_data_dir)) == 0
+    assert sweep_cli.sweep_main(_argv(output, bbq_data_dir)) == 0
 
     printed = capsys.readouterr().out
     assert "sft_r0.00: finished earlier, skipped" in printed
@@ -117,7 +117,7 @@ def test_a_failed_cell_is_reported_and_does_not_stop_the_next(
         return [sys.executable, "-c", script]
 
     monkeypatch.setattr(sweep, "train_command", fake_trainer)
-    assert sweep.sweep_main(_argv(output, bbq_data_dir)) == 1
+    assert sweep_cli.sweep_main(_argv(output, bbq_data_dir)) == 1
 
     cells = _state(output)["cells"]
     assert cells["sft_r0.00"]["status"] == "failed"
@@ -136,14 +136,14 @@ def test_a_rerun_with_other_settings_is_refused(finished: tuple[Path, int], tmp_
     output = _copy(finished, tmp_path)
     argv = _argv(output, bbq_data_dir)
     argv[argv.index("--budget") + 1] = "16"
-    assert sweep.sweep_main(argv) == 2
+    assert sweep_cli.sweep_main(argv) == 2
     assert "budget=8" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("ratios", ["0,1.5", "a,b", ""])
 def test_bad_ratios_are_rejected(ratios: str, tmp_path: Path, bbq_data_dir: Path) -> None:
     with pytest.raises(SystemExit) as stopped:
-        sweep.sweep_main(_argv(tmp_path / "grid", bbq_data_dir, ratios=ratios))
+        sweep_cli.sweep_main(_argv(tmp_path / "grid", bbq_data_dir, ratios=ratios))
     assert stopped.value.code == 2
 
 
@@ -151,13 +151,13 @@ def test_score_args_may_not_override_per_cell_flags(tmp_path: Path, bbq_data_dir
                                                     capsys: pytest.CaptureFixture[str]) -> None:
     argv = _argv(tmp_path / "grid", bbq_data_dir)
     argv[argv.index("--score-args") + 1] = "--output elsewhere"
-    assert sweep.sweep_main(argv) == 2
+    assert sweep_cli.sweep_main(argv) == 2
     assert "--output" in capsys.readouterr().err
 
 
 def test_ratios_is_a_deprecated_alias_of_debias_ratios(capsys):
-    new = sweep.parser().parse_args(["--debias-ratios", "0,0.5"])
+    new = sweep_cli.parser().parse_args(["--debias-ratios", "0,0.5"])
     assert new.debias_ratios == (0.0, 0.5) and capsys.readouterr().err == ""
-    old = sweep.parser().parse_args(["--ratios", "0,0.5"])
+    old = sweep_cli.parser().parse_args(["--ratios", "0,0.5"])
     assert old.debias_ratios == (0.0, 0.5)
     assert "--ratios is deprecated, use --debias-ratios" in capsys.readouterr().err

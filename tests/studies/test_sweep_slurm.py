@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from studies import launchers, sweep
+from studies import launchers, sweep, sweep_cli
 
 HERE = Path(__file__).resolve().parent
 FAKE_SLURM = HERE / "fake_slurm.py"
@@ -62,10 +62,10 @@ def fake_score(settings: sweep.SweepSettings, cell: sweep.Cell, checkpoint: Path
 DRIVER = f"""
 import sys
 sys.path.insert(0, {str(HERE)!r})
-from studies import sweep
+from studies import sweep, sweep_cli
 from test_sweep_slurm import fake_score, fake_train
 sweep.train_command, sweep.score_command = fake_train, fake_score
-sys.exit(sweep.sweep_main(sys.argv[1:]))
+sys.exit(sweep_cli.sweep_main(sys.argv[1:]))
 """
 
 
@@ -113,7 +113,7 @@ def test_three_cells_run_as_one_job_array_on_the_fake_scheduler(
              "--array-parallelism", "2", "--sbatch=--constraint=h100", "--setup", "export FAIRREASON_TEST_SETUP=1"]
     old_umask = os.umask(0o022)
     try:
-        assert sweep.sweep_main(_argv(output, *flags)) == 0
+        assert sweep_cli.sweep_main(_argv(output, *flags)) == 0
     finally:
         os.umask(old_umask)
 
@@ -139,11 +139,11 @@ def test_three_cells_run_as_one_job_array_on_the_fake_scheduler(
     assert stat.S_IMODE((output / sweep.STATE_FILE).stat().st_mode) == 0o644
 
     capsys.readouterr()
-    assert sweep.sweep_main(["--status", str(output)]) == 0
+    assert sweep_cli.sweep_main(["--status", str(output)]) == 0
     table = capsys.readouterr().out
     assert all(name in table and f"{call['job']}_" in table for name in cells)
     # A rerun submits nothing: every cell is finished.
-    assert sweep.sweep_main(_argv(output, "--launcher", "slurm")) == 0
+    assert sweep_cli.sweep_main(_argv(output, "--launcher", "slurm")) == 0
     assert len(_calls(fake_slurm)) == 1
 
 
@@ -153,27 +153,27 @@ def test_running_jobs_are_not_resubmitted_failed_ones_only_with_retry_failed_and
 ) -> None:
     monkeypatch.setenv("FAKE_SLURM_HOLD", "1")  # jobs stay PENDING
     output = tmp_path / "grid"
-    assert sweep.sweep_main(_argv(output, "--launcher", "slurm")) == 0
+    assert sweep_cli.sweep_main(_argv(output, "--launcher", "slurm")) == 0
     first = {name: cell["job_id"] for name, cell in _state(output)["cells"].items()}
-    assert sweep.sweep_main(_argv(output, "--launcher", "slurm")) == 0
+    assert sweep_cli.sweep_main(_argv(output, "--launcher", "slurm")) == 0
     assert len(_calls(fake_slurm)) == 1 and {n: c["job_id"] for n, c in _state(output)["cells"].items()} == first
 
     # One task dies (as a node failure or an out-of-memory kill would end it).
     subprocess.run(["scancel", first["sft_r0.50"]], check=True)
-    assert sweep.sweep_main(_argv(output, "--launcher", "slurm")) == 0
+    assert sweep_cli.sweep_main(_argv(output, "--launcher", "slurm")) == 0
     cells = _state(output)["cells"]
     assert cells["sft_r0.50"]["status"] == "failed" and "CANCELLED" in cells["sft_r0.50"]["reason"]
     assert len(_calls(fake_slurm)) == 1
     assert "--retry-failed resubmits it" in capsys.readouterr().out
 
-    assert sweep.sweep_main(_argv(output, "--launcher", "slurm", "--retry-failed")) == 0
+    assert sweep_cli.sweep_main(_argv(output, "--launcher", "slurm", "--retry-failed")) == 0
     calls = _calls(fake_slurm)
     assert len(calls) == 2
     cells = _state(output)["cells"]
     assert cells["sft_r0.50"]["job_id"] == str(calls[1]["job"]) and cells["sft_r0.50"]["attempts"] == 2
     assert cells["sft_r0.00"]["job_id"] == first["sft_r0.00"]
 
-    assert sweep.sweep_main(["--cancel", str(output)]) == 0
+    assert sweep_cli.sweep_main(["--cancel", str(output)]) == 0
     cancelled = [json.loads(line) for line in (fake_slurm / "scancel.jsonl").read_text().splitlines()][-1]
     assert sorted(cancelled) == sorted([first["sft_r0.00"], first["sft_r1.00"], cells["sft_r0.50"]["job_id"]])
     assert {cell["status"] for cell in _state(output)["cells"].values()} == {"cancelled"}
@@ -249,7 +249,7 @@ def test_a_killed_local_sweep_takes_its_trainer_along_and_a_second_sweep_cannot_
 
     log = output / "cells" / "sft_r0.20" / "train.log"
     log_before = log.read_text()
-    assert sweep.sweep_main(_argv(output, ratios="0.2")) == 1  # the same cell, from a second sweep
+    assert sweep_cli.sweep_main(_argv(output, ratios="0.2")) == 1  # the same cell, from a second sweep
     printed = capsys.readouterr()
     assert "sft_r0.20: skipped: sft_r0.20 is in use by another process" in printed.out
     assert log.read_text() == log_before and _alive(trainer)
@@ -298,12 +298,12 @@ def test_bad_slurm_settings_name_the_field(tmp_path: Path) -> None:
 
 
 def test_status_of_a_folder_without_a_sweep_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert sweep.sweep_main(["--status", str(tmp_path)]) == 2
+    assert sweep_cli.sweep_main(["--status", str(tmp_path)]) == 2
     assert capsys.readouterr().err.count("\n") == 1
 
 
 def test_a_preempted_cell_is_requeued_as_is_and_recorded(tmp_path: Path, fake_commands: None) -> None:
-    settings = sweep.settings_from_args(sweep.parser().parse_args(_argv(tmp_path / "grid", ratios="0.2")))
+    settings = sweep_cli.settings_from_args(sweep_cli.parser().parse_args(_argv(tmp_path / "grid", ratios="0.2")))
     sweep.open_state(settings)
     cell = settings.cells[0]
     job = launchers.CellJob(settings, cell)
