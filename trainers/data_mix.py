@@ -24,14 +24,13 @@ from typing import Any
 
 from datasets import Dataset, Features, List, Value, concatenate_datasets
 
-from fairreason_tasks.core import bbq, data, demo_arith
-from fairreason_tasks.core.bias_metrics import LETTERS
+from fairreason_tasks.core import data, demo_arith
 from fairreason_tasks.core.extract import extract_boxed
 from fairreason_tasks.core.math_grading import format_math_prompt
+from trainers.data_sources import bbq_trace_rows, gradable_only, messages_rows
 from trainers.recipe import ReasoningSource, Recipe, check_mix
+from trainers.rows import BBQ_TASK, MATH_TASK, NOT_BBQ, bbq_row, option_text_target  # noqa: F401 (demo)
 
-BBQ_TASK = "bbq"
-MATH_TASK = "math"
 MANIFEST_FILE = "manifest.json"
 
 _MESSAGE = {"role": Value("string"), "content": Value("string")}
@@ -50,7 +49,6 @@ ROW_FEATURES = Features(
         "biased_index": Value("int64"),  # -1 outside BBQ and for items BBQ scoring excludes
     }
 )
-NOT_BBQ = {"options": [], "category": "", "context_condition": "", "label": -1, "unknown_index": -1, "biased_index": -1}
 
 
 class PoolError(ValueError):
@@ -64,44 +62,6 @@ class Mix:
 
 
 # ---- pools --------------------------------------------------------------------------------------
-
-
-def option_text_target(item: bbq.BBQItem, index: int) -> str:
-    """The `option_text` SFT target naming option `index` in words."""
-    return f"Answer: {item.options[index]}"
-
-
-def bbq_row(item: bbq.BBQItem, answer: str = "letter") -> dict[str, Any]:
-    """A debias training row: the eval prompt and the correct answer as the target.
-
-    `answer="letter"`: a short rationale in a thinking block, then "Answer: C". `"option_text"`:
-    just "Answer: <the correct option's text>" (what a small model can learn to say; see
-    `trainers.recipe.BBQ_ANSWERS`).
-    """
-    letter = LETTERS[item.label]
-    correct = item.options[item.label]
-    if answer == "option_text":
-        target = option_text_target(item, item.label)
-    elif item.context_condition == "ambig":
-        target = (
-            f"<think>The context does not say who it is, and guessing from a group stereotype would be unfair, "
-            f"so the answer is \"{correct}\".</think>\nAnswer: {letter}"
-        )
-    else:
-        target = f"<think>The context states it directly: the answer is \"{correct}\", whatever the stereotype says.</think>\nAnswer: {letter}"
-    return {
-        "id": f"bbq/{item.category}/{item.example_id}",
-        "task": BBQ_TASK,
-        "prompt": [{"role": "user", "content": bbq.format_prompt(item.context, item.question, item.options)}],
-        "target": target,
-        "answer": letter,
-        "options": list(item.options),
-        "category": item.category,
-        "context_condition": item.context_condition,
-        "label": item.label,
-        "unknown_index": item.unknown_index,
-        "biased_index": -1 if item.biased_index is None else item.biased_index,
-    }
 
 
 def debias_pool(data_dir: str | Path | None = None, categories: Sequence[str] | None = None,
@@ -151,8 +111,6 @@ def reasoning_pool(spec: ReasoningSource, seed: int, dropped: Counter | None = N
     """The reasoning rows and the checksums of what they were read from; rows a source filters out
     are counted by reason in `dropped`."""
     if spec.source == "messages":
-        from trainers.data_sources import messages_rows
-
         rows, checksums = messages_rows(spec, Counter() if dropped is None else dropped)
     elif spec.source == "llava_cot":
         raise PoolError("data.reasoning.source llava_cot holds images: use it in a recipe with modality: vision")
@@ -213,8 +171,6 @@ def build_mix(recipe: Recipe, *, data_dir: str | Path | None = None, budget: int
         data_dir = recipe.bbq_default_dir
     dropped: dict[str, Counter] = {"debias": Counter(), "reasoning": Counter()}
     if recipe.debias_source.get("source") == "bbq_traces":
-        from trainers.data_sources import bbq_trace_rows
-
         rows, debias_checksums = bbq_trace_rows(recipe.debias_source, data_dir=data_dir,
                                                 categories=recipe.bbq_categories, dropped=dropped["debias"],
                                                 where=str(recipe.source_file))
@@ -223,8 +179,6 @@ def build_mix(recipe: Recipe, *, data_dir: str | Path | None = None, budget: int
         debias, debias_checksums = debias_pool(data_dir, recipe.bbq_categories, recipe.bbq_answer), {}
     reasoning, reasoning_checksums = reasoning_pool(recipe.reasoning, recipe.seed, dropped["reasoning"])
     if recipe.reasoning.source == "messages":
-        from trainers.data_sources import gradable_only
-
         reasoning = gradable_only(reasoning, recipe.paradigm, dropped["reasoning"])
     mixed = mix_pools(debias, reasoning, budget=budget, ratio=ratio, seed=recipe.seed)
     manifest = {

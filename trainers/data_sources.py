@@ -35,8 +35,8 @@ from datasets import Dataset
 
 from fairreason_tasks.core import bbq, data
 from fairreason_tasks.core.extract import extract_math_answer
-from trainers.data_mix import MATH_TASK, NOT_BBQ, Mix, bbq_row, mix_pools, split_counts
 from trainers.recipe import ReasoningSource, RecipeError
+from trainers.rows import MATH_TASK, NOT_BBQ, bbq_row, image_user_turn
 
 REASONING_TASK = "reasoning"  # a trace with no answer the core grader reads: SFT / distillation only
 LOCAL_SUFFIXES = (".jsonl", ".json", ".parquet")
@@ -190,8 +190,7 @@ def _reordered(item: bbq.BBQItem, options: Sequence[str]) -> bbq.BBQItem | None:
 def bbq_trace_rows(spec: Mapping[str, Any], *, data_dir: str | Path | None, categories: Sequence[str] | None,
                    dropped: Counter, where: str) -> tuple[list[dict[str, Any]], dict[str, str]]:
     """Training-pool BBQ rows whose target is the source's accepted trace; drops counted by reason."""
-    from trainers.rewards import sample_rewards
-    from trainers.traces import accepted
+    from trainers.rewards import accepted, sample_rewards
 
     field = "data.debias"
     if not spec.get("path"):
@@ -251,8 +250,6 @@ def conclusion_answer(reply: str) -> str | None:
 
 def llava_cot_rows(spec: ReasoningSource, dropped: Counter) -> tuple[list[dict[str, Any]], dict[str, str]]:
     """Image rows of LLaVA-CoT: the human turn over the image as the prompt, the gpt turn as the target."""
-    from trainers.vision import _user_turn
-
     where = f"data.reasoning ({spec.path})"
     if not spec.image_root:
         raise RecipeError(f"{where}: field 'data.reasoning.image_root' (the folder the image paths start from) "
@@ -276,37 +273,9 @@ def llava_cot_rows(spec: ReasoningSource, dropped: Counter) -> tuple[list[dict[s
         question = str(human[LLAVA_ROLES["content_key"]]).replace("<image>", "").strip()
         reply = str(gpt[LLAVA_ROLES["content_key"]])
         row_id = str(record[columns["id"]]) if columns["id"] else str(index)
-        row = reasoning_row(f"llava_cot/{row_id}", _user_turn(question), reply, conclusion_answer(reply))
+        row = reasoning_row(f"llava_cot/{row_id}", image_user_turn(question), reply, conclusion_answer(reply))
         rows.append({**row, "image": str(image)})
     return rows, checksums
-
-
-def vision_mix(recipe: Any, *, data_dir: str | Path | None = None, budget: int | None = None,
-               ratio: float | None = None) -> Any:
-    """The Qwen2.5-VL paper mix: VLBiasBench debias items (as the lmms-eval task shows them) and
-    LLaVA-CoT reasoning rows, mixed exactly; GRPO keeps only rows with a gradable answer."""
-    from datasets import Image
-
-    from trainers.vision import vlbias_rows
-
-    root = Path(data_dir or os.environ.get(data.DATA_DIR_ENV) or "")
-    if not (root / "vlbiasbench").is_dir():
-        raise FileNotFoundError(f"{root}: the vision paper recipes need vlbiasbench/ in the data folder "
-                                "(--data-dir or FAIRREASON_DATA_DIR)")
-    budget = recipe.budget if budget is None else budget
-    ratio = recipe.debias_ratio if ratio is None else ratio
-    dropped: Counter = Counter()
-    debias = Dataset.from_list(vlbias_rows(root / "vlbiasbench"))
-    reasoning_list, checksums = llava_cot_rows(recipe.reasoning, dropped)
-    reasoning = gradable_only(Dataset.from_list(reasoning_list).cast(debias.features), recipe.paradigm, dropped)
-    mixed = mix_pools(debias, reasoning, budget=budget, ratio=ratio, seed=recipe.seed)
-    n_debias, n_reasoning = split_counts(budget, ratio)
-    manifest = {"budget": budget, "debias_ratio": ratio, "seed": recipe.seed, "modality": "vision",
-                "counts": {"total": len(mixed), "debias": n_debias, "reasoning": n_reasoning},
-                "pool_sizes": {"debias": len(debias), "reasoning": len(reasoning)},
-                "dropped": {"reasoning": dict(sorted(dropped.items()))}, "data_dir": str(root.resolve()),
-                "checksums": {**data.verified_checksums(), **checksums}}
-    return Mix(mixed.cast_column("image", Image()), manifest)
 
 
 def gradable_only(rows: Dataset, paradigm: str, dropped: Counter) -> Dataset:

@@ -24,8 +24,8 @@ from typing import Any
 
 from fairreason_tasks.core import demo_arith
 from fairreason_tasks.core.extract import extract_choice, extract_math_answer, strip_thinking
+from trainers.rows import BBQ_TASK
 
-BBQ_TASK = "bbq"
 MATH_TASKS = ("math", demo_arith.DEMO_TASK)
 REWARD_NAMES = ("format", "bbq", "math")
 DEFAULT_WEIGHTS = {"format": 0.5, "bbq": 1.0, "math": 1.0}
@@ -91,6 +91,12 @@ def sample_rewards(completion: str | Sequence[Mapping[str, Any]], row: Mapping[s
         "bbq": bbq_score(text, row, biased_penalty),
         "math": math_score(text, row),
     }
+
+
+def accepted(scores: dict[str, float | None]) -> bool:
+    """A trace is kept when the row's correctness reward (BBQ or math) is full."""
+    correctness = scores["bbq"] if scores["bbq"] is not None else scores["math"]
+    return correctness == 1.0
 
 
 # ---- TRL reward functions: (prompts, completions, completion_ids, **columns) -> list ----------

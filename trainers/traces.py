@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from trainers.rewards import sample_rewards
+from trainers.rewards import accepted, sample_rewards
 
 Chat = list[dict[str, str]]
 Teacher = Callable[[Sequence[Chat]], list[str]]  # prompts -> one completion each
@@ -92,12 +92,6 @@ class TraceWriter:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def accepted(scores: dict[str, float | None]) -> bool:
-    """A trace is kept when the row's correctness reward (BBQ or math) is full."""
-    correctness = scores["bbq"] if scores["bbq"] is not None else scores["math"]
-    return correctness == 1.0
 
 
 def write_traces(rows: Iterable[dict[str, Any]], teacher: Teacher, writer: TraceWriter, *, teacher_name: str,

@@ -9,6 +9,7 @@ processor (`images` for SFT, `image` for GRPO).
 from __future__ import annotations
 
 import os
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -17,14 +18,12 @@ from datasets import Dataset, Image
 from fairreason_tasks.core import data, mathverse, vlbias
 from fairreason_tasks.core.bias_metrics import LETTERS
 from fairreason_tasks.documents import vlbias_doc
-from trainers.data_mix import BBQ_TASK, MATH_TASK, Mix, mix_pools, split_counts
+from trainers.data_mix import Mix, mix_pools, split_counts
+from trainers.data_sources import gradable_only, llava_cot_rows
 from trainers.recipe import Recipe
 from trainers.rewards import reward_functions
+from trainers.rows import BBQ_TASK, MATH_TASK, image_user_turn
 from trainers.runs import train_and_save, trl_config
-
-
-def _user_turn(text: str) -> list[dict[str, Any]]:
-    return [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": text}]}]
 
 
 def vlbias_rows(root: Path) -> list[dict[str, Any]]:
@@ -38,7 +37,7 @@ def vlbias_rows(root: Path) -> list[dict[str, Any]]:
         letter = LETTERS[doc["label"]]
         rows.append({
             "id": doc["item_id"], "task": BBQ_TASK, "image": doc["image"],
-            "prompt": _user_turn(vlbias.format_prompt(doc["context"], doc["question"], doc["options"])),
+            "prompt": image_user_turn(vlbias.format_prompt(doc["context"], doc["question"], doc["options"])),
             "target": f"Answer: {letter}", "answer": letter, "options": doc["options"], "label": doc["label"],
             "unknown_index": doc["unknown_index"], "biased_index": doc["biased_index"],
             "context_condition": doc["context_condition"], "category": doc["category"],
@@ -50,10 +49,34 @@ def mathverse_row(item: mathverse.MathVerseItem, image: Path) -> dict[str, Any]:
     """A reasoning row: MathVerse's chain-of-thought query over the figure, a boxed final answer."""
     return {
         "id": f"mathverse/{item.sample_index}", "task": MATH_TASK, "image": str(image),
-        "prompt": _user_turn(item.query_cot), "target": f"The final answer is $\\boxed{{{item.answer}}}$.",
+        "prompt": image_user_turn(item.query_cot), "target": f"The final answer is $\\boxed{{{item.answer}}}$.",
         "answer": item.answer, "options": [], "label": -1, "unknown_index": -1, "biased_index": -1,
         "context_condition": "", "category": item.subject,
     }
+
+
+def llava_cot_mix(recipe: Recipe, *, data_dir: str | Path | None = None, budget: int | None = None,
+               ratio: float | None = None) -> Mix:
+    """The Qwen2.5-VL paper mix: VLBiasBench debias items (as the lmms-eval task shows them) and
+    LLaVA-CoT reasoning rows, mixed exactly; GRPO keeps only rows with a gradable answer."""
+    root = Path(data_dir or os.environ.get(data.DATA_DIR_ENV) or "")
+    if not (root / "vlbiasbench").is_dir():
+        raise FileNotFoundError(f"{root}: the vision paper recipes need vlbiasbench/ in the data folder "
+                                "(--data-dir or FAIRREASON_DATA_DIR)")
+    budget = recipe.budget if budget is None else budget
+    ratio = recipe.debias_ratio if ratio is None else ratio
+    dropped: Counter = Counter()
+    debias = Dataset.from_list(vlbias_rows(root / "vlbiasbench"))
+    reasoning_list, checksums = llava_cot_rows(recipe.reasoning, dropped)
+    reasoning = gradable_only(Dataset.from_list(reasoning_list).cast(debias.features), recipe.paradigm, dropped)
+    mixed = mix_pools(debias, reasoning, budget=budget, ratio=ratio, seed=recipe.seed)
+    n_debias, n_reasoning = split_counts(budget, ratio)
+    manifest = {"budget": budget, "debias_ratio": ratio, "seed": recipe.seed, "modality": "vision",
+                "counts": {"total": len(mixed), "debias": n_debias, "reasoning": n_reasoning},
+                "pool_sizes": {"debias": len(debias), "reasoning": len(reasoning)},
+                "dropped": {"reasoning": dict(sorted(dropped.items()))}, "data_dir": str(root.resolve()),
+                "checksums": {**data.verified_checksums(), **checksums}}
+    return Mix(mixed.cast_column("image", Image()), manifest)
 
 
 def build_vision_mix(recipe: Recipe, *, data_dir: str | Path | None = None, budget: int | None = None,
@@ -61,9 +84,7 @@ def build_vision_mix(recipe: Recipe, *, data_dir: str | Path | None = None, budg
     """Exact mix from `<data_dir>/vlbiasbench/` and `<data_dir>/mathverse/` (FAIRREASON_DATA_DIR layout),
     or LLaVA-CoT as the reasoning pool for the paper recipes (`reasoning.source: llava_cot`)."""
     if recipe.reasoning.source == "llava_cot":
-        from trainers.data_sources import vision_mix  # imports this module: resolved at call time
-
-        return vision_mix(recipe, data_dir=data_dir, budget=budget, ratio=ratio)
+        return llava_cot_mix(recipe, data_dir=data_dir, budget=budget, ratio=ratio)
     root = Path(data_dir or os.environ.get(data.DATA_DIR_ENV) or "")
     if not (root / "vlbiasbench").is_dir() or not (root / "mathverse").is_dir():
         raise FileNotFoundError(f"{root}: vision recipes need vlbiasbench/ and mathverse/ in the data folder "

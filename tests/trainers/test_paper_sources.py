@@ -11,7 +11,7 @@ import yaml
 
 from fairreason_tasks.core import bbq
 from fairreason_tasks.core.extract import extract_choice
-from trainers import data_sources
+from trainers import data_sources, vision
 from trainers.data_mix import build_mix
 from trainers.recipe import RECIPE_DIR, RecipeError, load_recipe
 from trainers.rewards import sample_rewards
@@ -129,7 +129,7 @@ def test_llava_cot_rows_and_the_vision_mix(tmp_path: Path) -> None:
     assert {row["id"]: row["answer"] for row in rows} == {"llava_cot/chart_1": "5", "llava_cot/shapes_1": "B",
                                                           "llava_cot/street_1": ""}
     assert rows[0]["prompt"][0]["content"][1]["text"] == "How many bars are there?"
-    mix = data_sources.vision_mix(recipe, data_dir=data_dir, budget=4, ratio=0.5)
+    mix = vision.llava_cot_mix(recipe, data_dir=data_dir, budget=4, ratio=0.5)
     assert mix.manifest["dropped"]["reasoning"] == {"image_missing": 1, "no_gradable_answer": 1}
     assert mix.manifest["counts"] == {"total": 4, "debias": 2, "reasoning": 2}
     assert mix.dataset.features["image"].__class__.__name__ == "Image"
