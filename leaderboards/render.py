@@ -155,18 +155,22 @@ def page_data(table: pd.DataFrame, categories: list[str], heat: list[dict]) -> d
 _STYLE = """
 body{font-family:system-ui,sans-serif;margin:1.5em 2em;color:#222;max-width:1400px}
 h1{margin-bottom:.2em}h2{margin-top:1.6em}
-.legend,.note{max-width:70em;line-height:1.4}.note{background:#fff6d6;border-left:4px solid #e0b000;padding:.4em .8em}
+.legend,.note{max-width:70em;line-height:1.4}
+.note{background:#fff6d6;border-left:4px solid #e0b000;padding:.4em .8em}
 table{border-collapse:collapse;font-size:14px}
 th,td{border:1px solid #d0d0d0;padding:4px 8px;text-align:right;white-space:nowrap}
 th{background:#f2f2f2;cursor:pointer;user-select:none}th[data-order=asc]::after{content:" \\25B2"}
-th[data-order=desc]::after{content:" \\25BC"}td.text{text-align:left;white-space:normal;min-width:9em;max-width:24em;overflow-wrap:anywhere}
+th[data-order=desc]::after{content:" \\25BC"}
+td.text{text-align:left;white-space:normal;min-width:9em;max-width:24em;overflow-wrap:anywhere}
 tr.sweet td{background:#e8f6e8}
-.filters{display:flex;gap:1.5em;flex-wrap:wrap;align-items:center;margin:1em 0;padding:.6em;background:#f7f7f7}
+.filters{display:flex;gap:1.5em;flex-wrap:wrap;align-items:center;margin:1em 0;padding:.6em;
+  background:#f7f7f7}
 .filters label{margin-right:.7em}
 .bar{position:relative;display:inline-block;width:120px;height:10px;background:#eee;vertical-align:middle;margin-left:6px}
 .bar .ci{position:absolute;top:2px;height:6px;background:#8fb4dd}
 .bar .pt{position:absolute;top:0;width:3px;height:10px;background:#1f4e8c}
-.heat td{text-align:center;min-width:5.5em}.heat td.text{text-align:left}.heat td small{display:block;color:#555;font-size:11px}
+.heat td{text-align:center;min-width:5.5em}.heat td.text{text-align:left}
+.heat td small{display:block;color:#555;font-size:11px}
 .plot img{max-width:100%;border:1px solid #ddd}
 """
 
@@ -174,7 +178,8 @@ _SCRIPT = r"""
 'use strict';
 const DATA = JSON.parse(document.getElementById('board-data').textContent);
 const el = (tag, text, cls) => { const e = document.createElement(tag);
-  if (text !== undefined && text !== null) e.textContent = String(text); if (cls) e.className = cls; return e; };
+  if (text !== undefined && text !== null) e.textContent = String(text);
+  if (cls) e.className = cls; return e; };
 const fmt = v => (v === null || v === undefined) ? '' : (typeof v === 'boolean' ? (v ? 'yes' : '') :
   (typeof v === 'number' ? (Math.abs(v) < 10 ? v.toFixed(3) : v.toFixed(1)) : String(v)));
 const TEXT = new Set(['model', 'paradigm', 'measured_on']);
@@ -185,7 +190,8 @@ const visible = r => state.paradigms.has(paradigmOf(r)) &&
 const absInterval = (lo, hi) => (lo === null || hi === null) ? null :
   [(lo <= 0 && hi >= 0) ? 0 : Math.min(Math.abs(lo), Math.abs(hi)), Math.max(Math.abs(lo), Math.abs(hi))];
 const biasMax = Math.max(0.05, ...DATA.rows.flatMap(r => [r.bias_score_ambig_abs,
-  ...(absInterval(r.bias_score_ambig_ci_lo, r.bias_score_ambig_ci_hi) || [])]).filter(v => typeof v === 'number'));
+  ...(absInterval(r.bias_score_ambig_ci_lo, r.bias_score_ambig_ci_hi) || [])])
+  .filter(v => typeof v === 'number'));
 
 function intervalBar(row) {
   const bar = el('span', null, 'bar');
@@ -229,7 +235,8 @@ function sortBy(table, columns, index, th) {
 function heatColour(value) {
   if (typeof value !== 'number') return '#f4f4f4';
   const t = Math.min(1, Math.abs(value) / 0.5);
-  return 'rgb(' + Math.round(255 - 40 * t) + ',' + Math.round(255 - 170 * t) + ',' + Math.round(255 - 170 * t) + ')';
+  return 'rgb(' + Math.round(255 - 40 * t) + ',' + Math.round(255 - 170 * t) + ','
+    + Math.round(255 - 170 * t) + ')';
 }
 
 function buildHeat(table, condition) {
@@ -237,12 +244,14 @@ function buildHeat(table, condition) {
   head.appendChild(el('th', 'model'));
   DATA.categories.forEach(c => head.appendChild(el('th', c.replace(/_/g, ' '))));
   const body = table.createTBody();
-  DATA.heat.forEach(r => { const tr = body.insertRow(); tr.dataRow = r; tr.appendChild(el('td', r.model, 'text'));
+  DATA.heat.forEach(r => { const tr = body.insertRow(); tr.dataRow = r;
+    tr.appendChild(el('td', r.model, 'text'));
     DATA.categories.forEach(c => { const cell = r.cells[c] || {}; const v = cell[condition];
       const td = el('td', typeof v === 'number' ? Math.abs(v).toFixed(3) : '');
       td.style.background = heatColour(v);
       const lo = cell[condition + '_ci_lo'], hi = cell[condition + '_ci_hi'];
-      td.title = c + ': s = ' + fmt(v) + (lo !== null && lo !== undefined ? ', 95% [' + fmt(lo) + ', ' + fmt(hi) + ']' : '');
+      td.title = c + ': s = ' + fmt(v)
+        + (lo !== null && lo !== undefined ? ', 95% [' + fmt(lo) + ', ' + fmt(hi) + ']' : '');
       td.appendChild(el('small', cell.n !== null && cell.n !== undefined ? 'n=' + cell.n :
         (typeof v === 'number' ? 'n not reported' : 'no data')));
       tr.appendChild(td); }); });
@@ -268,7 +277,8 @@ function buildFilters() {
 const comparable = DATA.rows.filter(r => r.comparable), apart = DATA.rows.filter(r => !r.comparable);
 buildTable(document.getElementById('board'), DATA.columns, comparable);
 if (apart.length) { document.getElementById('apart-section').hidden = false;
-  buildTable(document.getElementById('apart'), [{key: 'measured_on', title: 'measured on'}, ...DATA.columns], apart); }
+  buildTable(document.getElementById('apart'), [{key: 'measured_on', title: 'measured on'}, ...DATA.columns],
+    apart); }
 if (DATA.categories.length) { document.getElementById('heat-section').hidden = false;
   buildHeat(document.getElementById('heat-ambig'), 'ambig');
   buildHeat(document.getElementById('heat-disambig'), 'disambig'); }
@@ -294,7 +304,8 @@ def html_page(table: pd.DataFrame, *, categories: list[str] | None = None, heat:
         "<meta name='viewport' content='width=device-width, initial-scale=1'>"
         f"<title>fairreason leaderboard</title><style>{_STYLE}</style></head><body>"
         "<h1>fairreason leaderboard</h1>"
-        f"<p class='legend'>{html.escape(_legend(table))} Bars: |s_AMB| (dark mark) and its 95 % interval.</p>"
+        f"<p class='legend'>{html.escape(_legend(table))} "
+        "Bars: |s_AMB| (dark mark) and its 95 % interval.</p>"
         f"{notes}"
         "<div class='filters'><span><b>paradigm</b> <span id='paradigms'></span></span>"
         "<label><b>model</b> <input id='model-filter' type='search' placeholder='filter by name'></label>"

@@ -270,7 +270,8 @@ def submit(state: SweepState, settings: SweepSettings, cells: list[Cell], cluste
 
 def run_slurm_sweep(settings: SweepSettings, *, cluster: str, flags: dict[str, Any], wait: bool,
                     poll_seconds: float = 30.0) -> int:
-    """Submit what is left, record it, and (with `wait`) follow the jobs to the end and build the leaderboard."""
+    """Submit what is left, record it, and (with `wait`) follow the jobs to the end and build the
+    leaderboard."""
     state = open_state(settings)
     folder = settings.output / JOBS_FOLDER
     previous = state.launcher or {}
@@ -332,7 +333,8 @@ def _state_for(output: Path) -> tuple[SweepState, SweepSettings]:
 
 
 def status_main(output: Path) -> int:
-    """`fairreason sweep --status DIR`: poll the scheduler into sweep.json and print the cells; submits nothing."""
+    """`fairreason sweep --status DIR`: poll the scheduler into sweep.json and print the cells; submits
+    nothing."""
     state, settings = _state_for(output)
     if (state.launcher or {}).get("kind") == "slurm":
         poll(state, settings)
@@ -341,7 +343,8 @@ def status_main(output: Path) -> int:
 
 
 def cancel_main(output: Path) -> int:
-    """`fairreason sweep --cancel DIR`: cancel every live job this sweep submitted; cells become "cancelled"."""
+    """`fairreason sweep --cancel DIR`: cancel every live job this sweep submitted; cells become
+    "cancelled"."""
     state, settings = _state_for(output)
     if (state.launcher or {}).get("kind") != "slurm":
         print(f"{state.path}: no cluster jobs were submitted (local sweeps stop with Ctrl-C)", file=sys.stderr)
@@ -356,6 +359,7 @@ def cancel_main(output: Path) -> int:
     for cell in settings.cells:
         if cell.name in ids:
             state.update(cell, status="cancelled", scheduler_state="CANCELLED", reason="cancelled by --cancel")
-    print(f"cancelled {len(ids)} job(s): {', '.join(f'{name}={job}' for name, job in ids.items()) or 'none live'}")
+    cancelled = ", ".join(f"{name}={job}" for name, job in ids.items()) or "none live"
+    print(f"cancelled {len(ids)} job(s): {cancelled}")
     print_status(state, settings.output)
     return 0

@@ -116,7 +116,8 @@ def markdown(rows: list[dict]) -> str:
     for row in rows:
         lines.append(f"| {row['model']} | {row['base']} | {row['paradigm']} | {row['ratio']} | "
                      f"{cell(row['retention_pct'])} | {cell(row['expected_retention_pct'], expected=True)} | "
-                     f"{cell(row['stereotype_reduction_pct'])} | {cell(row['expected_reduction_pct'], expected=True)} |")
+                     f"{cell(row['stereotype_reduction_pct'])} | "
+                     f"{cell(row['expected_reduction_pct'], expected=True)} |")
     return "\n".join(lines) + "\n"
 
 

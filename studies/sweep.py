@@ -17,8 +17,8 @@ never reused), rescores a trained cell whose scoring never completed, and retrie
 Processes: each command runs under `studies.cell_process` (dies with the sweep, takes its
 process group with it) while the sweep holds the cell's lock, so two sweeps on one folder never
 train one cell twice. `--launcher slurm` sends the cells to a cluster instead
-(`studies.launchers`); the command line is `studies.sweep_cli`. sweep.json stays the one record, written under a lock by the
-submitting command and by the jobs alike.
+(`studies.launchers`); the command line is `studies.sweep_cli`. sweep.json stays the one record,
+written under a lock by the submitting command and by the jobs alike.
 """
 
 from __future__ import annotations
@@ -232,7 +232,8 @@ class _Interrupted(Exception):
 
 
 def _run_logged(command: list[str], log: Path, lock: CellLock | None = None) -> int:
-    """Run `command` (supervised, holding `lock`) with its output into `log`; Ctrl-C stops it and is re-raised."""
+    """Run `command` (supervised, holding `lock`) with its output into `log`; Ctrl-C stops it and is
+    re-raised."""
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("w", encoding="utf-8") as stream:
         stream.write("$ " + shlex.join(command) + "\n")
@@ -324,8 +325,8 @@ def _progress(state: SweepState, settings: SweepSettings, message: str) -> None:
     records = [state.cells.get(cell.name, {}) for cell in settings.cells]
     counts = {status: sum(record.get("status") == status for record in records)
               for status in ("done", "running", "failed")}
-    print(f"[sweep {counts['done']}/{len(records)} done, {counts['running']} running, {counts['failed']} failed] "
-          f"{message}", flush=True)
+    print(f"[sweep {counts['done']}/{len(records)} done, {counts['running']} running, "
+          f"{counts['failed']} failed] {message}", flush=True)
 
 
 def baseline_name(settings: SweepSettings, finished: list[Cell]) -> str | None:
@@ -361,7 +362,8 @@ def open_state(settings: SweepSettings) -> SweepState:
 
 
 def run_sweep(settings: SweepSettings) -> int:
-    """Run every unfinished cell here, one after another; 0 when all finished, 1 when any did not, 130 on Ctrl-C."""
+    """Run every unfinished cell here, one after another; 0 when all finished, 1 when any did not,
+    130 on Ctrl-C."""
     state = open_state(settings)
     for cell in settings.cells:
         if is_finished(state, settings, cell):

@@ -49,7 +49,8 @@ class _DeprecatedAlias(argparse.Action):
 def parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="fairreason sweep",
-        description="Train and score every (paradigm, debias ratio) cell, resumably, then build the leaderboard.",
+        description="Train and score every (paradigm, debias ratio) cell, resumably, then build the "
+                    "leaderboard.",
     )
     parser.add_argument("--paradigms", type=_paradigms, default=("sft",), help="comma list of sft,distill,grpo")
     parser.add_argument("--debias-ratios", dest="debias_ratios", type=_ratios,
@@ -146,6 +147,7 @@ def sweep_main(argv: list[str]) -> int:
     except ModuleNotFoundError as error:
         if error.name != "submitit":
             raise
-        print('fairreason sweep: --launcher slurm, --status and --cancel need submitit: pip install "fairreason[cluster]"',
+        print("fairreason sweep: --launcher slurm, --status and --cancel need submitit: "
+              'pip install "fairreason[cluster]"',
               file=sys.stderr)
         return 2

@@ -151,7 +151,8 @@ def mix_pools(debias: Dataset, reasoning: Dataset, *, budget: int, ratio: float,
     for name, pool, wanted in (("debias", debias, n_debias), ("reasoning", reasoning, n_reasoning)):
         if len(pool) < wanted:
             raise PoolError(
-                f"the {name} pool has {len(pool)} rows but budget={budget}, debias_ratio={ratio} needs {wanted}; "
+                f"the {name} pool has {len(pool)} rows but budget={budget}, debias_ratio={ratio} needs "
+                f"{wanted}; "
                 f"lower --budget or change --debias-ratio"
             )
     parts = [
