@@ -32,7 +32,7 @@ import time
 from pathlib import Path
 
 from fairreason_tasks.core.data import PACKAGED_DIR
-from leaderboards.sweep import SweepSettings, run_sweep
+from studies.sweep import SweepSettings, run_sweep
 
 DEMO_DATA_DIR = PACKAGED_DIR / "bbq_demo"
 WARM_START_DIR = "warm_start"  # in DEMO_DATA_DIR: the rows the base model's stereotype is planted on
@@ -189,7 +189,7 @@ def open_bias_arm(output: Path) -> str:
     """Reward model, mr_grpo cell from a base with a planted bias, both scored on fairreason_open_bias."""
     import os
 
-    from fairreason_tasks.scoring import score
+    from fairreason_tasks.harness_run import score
     from trainers.cli import run_training
     from trainers.reward_model import EVAL_FILE, train_reward_model
     from trainers.runs import RUN_RECORD

@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 
 from fairreason_tasks.core import discrimination as disc
-from fairreason_tasks.scoring import package_versions, write_json_atomically
+from fairreason_tasks.runrecord import package_versions, write_json_atomically
 from trainers.recipe import RECIPE_DIR, RecipeError
 from trainers.runs import git_revision, train_and_save, trl_config
 
