@@ -70,6 +70,7 @@ __all__ = [
     "extract_choice",
     "extract_code",
     "extract_math_answer",
+    "split_thinking",
     "strip_thinking",
 ]
 
@@ -92,26 +93,47 @@ _SHORT_LINE_LIMIT = 400  # lines longer than this are never a lone reference
 _THINK_TAG = re.compile(r"<(?=(\s*))\1(?:(?P<close>/)(?=(\s*))\3)?think(?:ing)?(?=(\s*))\4>", re.IGNORECASE)
 
 
-def strip_thinking(text: str) -> str | None:
-    """The completion without its thinking blocks; None when a block is never closed."""
+def split_thinking(text: str) -> tuple[str | None, str | None]:
+    """(thinking, answer): the text inside the closed thinking blocks (None when there is none) and
+    the completion without them; (None, None) when a block is never closed (no answer, no trace).
+
+    The one reader of the tag rules, for answers (`strip_thinking`) and traces (`core.trace_bias`).
+    """
     if "<" not in text or "think" not in text.lower():
-        return text
-    pieces: list[str] = []
+        return None, text
+    if text.count("<") == 2 and text.lstrip().startswith("<think>"):  # the usual shape, read without a scan
+        start, close = text.find("<think>"), text.find("</think>")
+        if close > start:
+            return text[start + len("<think>") : close], text[:start] + text[close + len("</think>") :]
+    answer: list[str] = []
+    thinking: list[str] = []
     cursor = 0
-    inside = False
+    opened: int | None = None  # where the open block's text starts; tags do not nest
+    prompt_opened = -1  # the last closing tag with no open block: all before it was thinking
     for tag in _THINK_TAG.finditer(text):
         if tag.group("close"):
-            if not inside:
-                pieces.clear()  # closing tag with no open block: everything before was thinking
-            inside = False
+            if opened is None:  # the block was opened in the prompt
+                answer.clear()
+                thinking.clear()
+                prompt_opened = tag.start()
+            else:
+                thinking.append(text[opened : tag.start()])
+                opened = None
             cursor = tag.end()
-        elif not inside:
-            pieces.append(text[cursor : tag.start()])
-            inside = True
-    if inside:
-        return None
-    pieces.append(text[cursor:])
-    return "".join(pieces)
+        elif opened is None:
+            answer.append(text[cursor : tag.start()])
+            opened = tag.end()
+    if opened is not None:
+        return None, None
+    answer.append(text[cursor:])
+    if prompt_opened >= 0:
+        thinking.insert(0, _THINK_TAG.sub(" ", text[:prompt_opened]))
+    return ("\n".join(thinking) if thinking else None), "".join(answer)
+
+
+def strip_thinking(text: str) -> str | None:
+    """The completion without its thinking blocks; None when a block is never closed."""
+    return split_thinking(text)[1]
 
 
 # ---- references: letters and option texts -------------------------------------------------------

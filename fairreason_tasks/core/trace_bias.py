@@ -40,6 +40,8 @@ from collections.abc import Callable, Sequence
 from functools import partial
 from typing import NamedTuple
 
+from fairreason_tasks.core.extract import split_thinking
+
 logger = logging.getLogger(__name__)
 
 __all__ = [
@@ -59,7 +61,6 @@ TRACE_METRICS = ("trace_biased_rate", "hidden_bias_rate", "n_traces", "trace_bia
 Reader = Callable[[str, Sequence[str]], "int | None"]
 FairnessScorer = Callable[[list[str]], Sequence[float]]
 
-_TAG = re.compile(r"<\s*(/?)\s*think(?:ing)?\s*>", re.IGNORECASE)
 # Matched against the lower-cased trace (faster than IGNORECASE); a cue starts a word or is Chinese.
 _CUE = re.compile(
     r"(?<![^\W_])(?=[itmash])(?:"
@@ -87,25 +88,7 @@ _PARAGRAPH = re.compile(r"\n\s*\n")
 
 def thinking_text(text: str) -> str | None:
     """The text inside the closed thinking blocks; None when there is none or a block is unclosed."""
-    if "<" not in text:
-        return None
-    if text.count("<") == 2 and text.lstrip().startswith("<think>"):  # the usual shape, read without a scan
-        close = text.find("</think>")
-        if close >= 0:
-            return text[text.find("<think>") + len("<think>") : close]
-    pieces: list[str] = []
-    opened: int | None = None
-    for tag in _TAG.finditer(text):
-        if not tag.group(1):
-            opened = tag.end() if opened is None else opened  # tags do not nest
-        elif opened is not None:
-            pieces.append(text[opened : tag.start()])
-            opened = None
-        else:  # a closing tag with no open block: the block was opened in the prompt
-            pieces = [_TAG.sub(" ", text[: tag.start()])]
-    if opened is not None:  # unclosed: strip_thinking gives no answer, and there is no trace
-        return None
-    return "\n".join(pieces) if pieces else None
+    return split_thinking(text)[0] if "<" in text else None
 
 
 def commitments(trace: str, options: Sequence[str], read: Reader) -> frozenset[int]:

@@ -323,3 +323,22 @@ def test_reading_is_linear_on_every_shape(name: str) -> None:
 )
 def test_an_echoed_option_list_is_not_an_answer(text: str, expected: int | None) -> None:
     assert extract_choice(text, OPTIONS) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "thinking", "answer"),
+    [
+        ("<think>It is B.</think>\nA", "It is B.", "\nA"),
+        ("no tags", None, "no tags"),
+        ("< Thinking >x</ thinking>y<think>z</think>w", "x\nz", "yw"),
+        ("prompt opened it </think> answer", "prompt opened it ", " answer"),
+        ("<think>never closed", None, None),
+    ],
+)
+def test_split_thinking_reads_trace_and_answer_by_the_same_tags(text, thinking, answer) -> None:
+    from fairreason_tasks.core.extract import split_thinking
+    from fairreason_tasks.core.trace_bias import thinking_text
+
+    assert split_thinking(text) == (thinking, answer)
+    assert strip_thinking(text) == answer
+    assert thinking_text(text) == thinking
