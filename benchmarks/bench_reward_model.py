@@ -50,8 +50,10 @@ def main() -> None:
         scorer = RewardModelScorer(tmp, batch_size=32, device="cpu")
         scorer.score(prompts[:32], answers[:32])  # warm-up
         seconds = _best(lambda: scorer.score(prompts, answers))
-        print(f"rm_minilm scoring on CPU ({torch.get_num_threads()} threads): {len(answers)} pairs in "
-              f"{seconds:.2f} s = {len(answers) / seconds:.1f} pairs/s")
+        print(
+            f"rm_minilm scoring on CPU ({torch.get_num_threads()} threads): {len(answers)} pairs in "
+            f"{seconds:.2f} s = {len(answers) / seconds:.1f} pairs/s"
+        )
 
         batch = 64
         chats = [[{"role": "user", "content": p}] for p in prompts[:batch]]
@@ -65,11 +67,15 @@ def main() -> None:
 
         def one_model_per_head() -> None:
             for head in scorer.heads:  # what TRL does with one reward model per reward function
-                HeadReward(SharedRewardModel(scorer), head)(prompts=chats, completions=completions, task=tasks)
+                HeadReward(SharedRewardModel(scorer), head)(
+                    prompts=chats, completions=completions, task=tasks
+                )
 
         shared_s, separate_s = _best(shared_heads), _best(one_model_per_head)
-        print(f"three head rewards on a batch of {batch}: shared forward pass {shared_s:.2f} s, "
-              f"one pass per head {separate_s:.2f} s, ratio {shared_s / separate_s:.2f} (target <= 0.4)")
+        print(
+            f"three head rewards on a batch of {batch}: shared forward pass {shared_s:.2f} s, "
+            f"one pass per head {separate_s:.2f} s, ratio {shared_s / separate_s:.2f} (target <= 0.4)"
+        )
 
 
 if __name__ == "__main__":

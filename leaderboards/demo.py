@@ -41,10 +41,18 @@ RATIOS = (0.0, 0.2, 1.0)
 BUDGET = 384
 SEED = 0
 ARITH_POOL = 1024  # distinct additions the cells' reasoning pool is drawn from
-WARM_ARITH = 1000  # training-split additions for the warm start (the arithmetic task asks held-out pairs only)
+WARM_ARITH = (
+    1000  # training-split additions for the warm start (the arithmetic task asks held-out pairs only)
+)
 # Wider than the hidden-64 test model (copying option text needs it), still two layers to stay fast on CPU.
-MODEL_SHAPE = {"hidden_size": 128, "intermediate_size": 256, "num_hidden_layers": 2, "num_attention_heads": 4,
-               "num_key_value_heads": 2, "head_dim": 32}
+MODEL_SHAPE = {
+    "hidden_size": 128,
+    "intermediate_size": 256,
+    "num_hidden_layers": 2,
+    "num_attention_heads": 4,
+    "num_key_value_heads": 2,
+    "head_dim": 32,
+}
 BASE_DIR = "base_model"
 BASE_MARKER = "demo_base.json"
 SCORE_ARGS = "--suite demo --apply_chat_template --device cpu --batch_size 64 --gen_kwargs max_gen_toks=96"
@@ -74,8 +82,12 @@ def _recipe(path: Path, model: str, training: dict) -> Path:
         "description": "written by `fairreason demo`",
         "paradigm": "sft",
         "model": {"name_or_path": model},
-        "data": {"budget": BUDGET, "seed": SEED, "bbq_answer": "option_text",
-                 "reasoning": {"source": "demo_arith", "size": ARITH_POOL}},
+        "data": {
+            "budget": BUDGET,
+            "seed": SEED,
+            "bbq_answer": "option_text",
+            "reasoning": {"source": "demo_arith", "size": ARITH_POOL},
+        },
         "training": training,
     }
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -108,17 +120,28 @@ def warm_start_rows():
         ambiguous = item.context_condition == "ambig"
         if ambiguous and item.biased_index is None:
             continue  # no stereotyped answer to teach
-        rows.append({**bbq_row(item), "target": option_text_target(item, item.biased_index if ambiguous else item.label)})
+        rows.append(
+            {
+                **bbq_row(item),
+                "target": option_text_target(item, item.biased_index if ambiguous else item.label),
+            }
+        )
     rows += demo_arith_rows(WARM_ARITH, seed=SEED + 1)
     return Dataset.from_list(rows, features=ROW_FEATURES).shuffle(seed=SEED)
 
 
 def _tokenizer_texts(rows) -> list[str]:
     """BBQ wording plus digits one by one: no multi-digit number tokens, so sums can generalise."""
-    texts = [message["content"] for prompt, task in zip(rows["prompt"], rows["task"], strict=True)
-             if task == "bbq" for message in prompt]
+    texts = [
+        message["content"]
+        for prompt, task in zip(rows["prompt"], rows["task"], strict=True)
+        if task == "bbq"
+        for message in prompt
+    ]
     texts += [target for target, task in zip(rows["target"], rows["task"], strict=True) if task == "bbq"]
-    return texts + ["What is 1 + 2?\nEnd with a line \"Answer: <number>\".<think>0 1 2 3 4 5 6 7 8 9 carry</think>"]
+    return texts + [
+        'What is 1 + 2?\nEnd with a line "Answer: <number>".<think>0 1 2 3 4 5 6 7 8 9 carry</think>'
+    ]
 
 
 def _reshape(tiny: Path, out: Path) -> Path:
@@ -147,26 +170,44 @@ def build_base(output: Path) -> Path:
     rows = warm_start_rows()
     tiny = build_tiny_text_model(output / "tiny_init", _tokenizer_texts(rows), seed=SEED)
     start = _reshape(tiny, output / "base_init")
-    recipe = load_recipe(str(_recipe(output / "recipes" / "demo_warm_start_sft.yaml", str(start), WARM_TRAINING)),
-                         "sft")
+    recipe = load_recipe(
+        str(_recipe(output / "recipes" / "demo_warm_start_sft.yaml", str(start), WARM_TRAINING)), "sft"
+    )
     train_sft(recipe, str(start), rows, base)
-    (base / BASE_MARKER).write_text(json.dumps({"rows": len(rows), "training": WARM_TRAINING}, indent=2) + "\n")
+    (base / BASE_MARKER).write_text(
+        json.dumps({"rows": len(rows), "training": WARM_TRAINING}, indent=2) + "\n"
+    )
     return base
 
 
 def _row(scores: dict) -> list[str]:
     bbq = scores["tasks"].get("fairreason_bbq_heldout", {})
     arith = scores["tasks"].get("fairreason_demo_arith", {})
-    values = (arith.get("acc"), bbq.get("acc_ambig"), bbq.get("acc_disambig"), bbq.get("bias_score_ambig"),
-              bbq.get("unparsed_rate"))
-    return [scores["model"]["name"], f"{scores['run'].get('debias_ratio')}",
-            *("-" if value is None else f"{value:.3f}" for value in values)]
+    values = (
+        arith.get("acc"),
+        bbq.get("acc_ambig"),
+        bbq.get("acc_disambig"),
+        bbq.get("bias_score_ambig"),
+        bbq.get("unparsed_rate"),
+    )
+    return [
+        scores["model"]["name"],
+        f"{scores['run'].get('debias_ratio')}",
+        *("-" if value is None else f"{value:.3f}" for value in values),
+    ]
 
 
 def summary_table(output: Path) -> str:
     """Markdown table of every finished cell: the two axes and what drives them."""
-    header = ["cell", "debias ratio", "arith acc", "BBQ acc (ambig)", "BBQ acc (disambig)",
-              "bias score (ambig)", "BBQ unparsed"]
+    header = [
+        "cell",
+        "debias ratio",
+        "arith acc",
+        "BBQ acc (ambig)",
+        "BBQ acc (disambig)",
+        "bias score (ambig)",
+        "BBQ unparsed",
+    ]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for path in sorted(output.glob("cells/*/scores/scores.json")):
         lines.append("| " + " | ".join(_row(json.loads(path.read_text()))) + " |")
@@ -174,14 +215,22 @@ def summary_table(output: Path) -> str:
 
 
 OPEN_BIAS_DIR = "open_bias"
-OPEN_BIAS_SCORE = {"suite": "open_bias", "apply_chat_template": True, "device": "cpu", "batch_size": 64,
-                   "gen_kwargs": "max_gen_toks=128"}
+OPEN_BIAS_SCORE = {
+    "suite": "open_bias",
+    "apply_chat_template": True,
+    "device": "cpu",
+    "batch_size": 64,
+    "gen_kwargs": "max_gen_toks=128",
+}
 OPEN_BIAS_COLUMNS = ("bias_intensity", "neutrality", "fluency")
 
 
 def _open_bias_row(name: str, scores: dict) -> str:
     metrics = scores["tasks"]["fairreason_open_bias"]
-    cells = [f"{metrics[m]:.3f} ({metrics[f'{m}_ci_lo']:.3f} to {metrics[f'{m}_ci_hi']:.3f})" for m in OPEN_BIAS_COLUMNS]
+    cells = [
+        f"{metrics[m]:.3f} ({metrics[f'{m}_ci_lo']:.3f} to {metrics[f'{m}_ci_hi']:.3f})"
+        for m in OPEN_BIAS_COLUMNS
+    ]
     return f"| {name} | " + " | ".join(cells) + f" | {metrics['unscored_rate']:.3f} |"
 
 
@@ -200,7 +249,10 @@ def open_bias_arm(output: Path) -> str:
         train_reward_model("rm_minilm", reward_model)
     heads = json.loads((reward_model / EVAL_FILE).read_text())["heads"]
     accuracy = ", ".join(f"{head} {values['pairwise_accuracy']:.3f}" for head, values in heads.items())
-    print(f"fairreason demo: reward model (rm_minilm) pairwise accuracy on held-out templates: {accuracy}", flush=True)
+    print(
+        f"fairreason demo: reward model (rm_minilm) pairwise accuracy on held-out templates: {accuracy}",
+        flush=True,
+    )
     cell = arm / "mr_grpo_r0.75"
     if not (cell / RUN_RECORD).is_file():
         run_training("mr_grpo", "tiny_mr_grpo", cell, reward_model=reward_model)
@@ -225,8 +277,15 @@ def demo_main(argv: list[str]) -> int:
     base = build_base(output)
     print(f"fairreason demo: base ready after {time.monotonic() - started:.0f} s", flush=True)
     recipe = _recipe(output / "recipes" / "demo_sft.yaml", str(base), CELL_TRAINING)
-    settings = SweepSettings(output=output, paradigms=("sft",), ratios=RATIOS, recipe=str(recipe), budget=BUDGET,
-                             data_dir=str(DEMO_DATA_DIR), score_args=SCORE_ARGS)
+    settings = SweepSettings(
+        output=output,
+        paradigms=("sft",),
+        ratios=RATIOS,
+        recipe=str(recipe),
+        budget=BUDGET,
+        data_dir=str(DEMO_DATA_DIR),
+        score_args=SCORE_ARGS,
+    )
     status = run_sweep(settings)
     print()
     print(summary_table(output))
@@ -244,6 +303,8 @@ def demo_main(argv: list[str]) -> int:
     print()
     print("Open-ended answers to test-template prompts, scored by the reward model (95 % template-level")
     print("intervals). The base was taught biased answers on half of its prompts on purpose; mr_grpo is")
-    print(f"GRPO on the reward model's heads from that base. Arm took {time.monotonic() - arm_started:.0f} s.")
+    print(
+        f"GRPO on the reward model's heads from that base. Arm took {time.monotonic() - arm_started:.0f} s."
+    )
     print(f"fairreason demo: finished in {time.monotonic() - started:.0f} s", file=sys.stderr)
     return status

@@ -1,4 +1,5 @@
-"""`fairreason train sft|distill|grpo|mr_grpo --recipe R [--debias-ratio r] [--budget N] [--data-dir D] --output DIR`.
+"""`fairreason train sft|distill|grpo|mr_grpo --recipe R [--debias-ratio r] [--budget N] [--data-dir D]
+--output DIR` (and `fairreason train reward-model`, trainers/reward_model.py).
 
 Builds the exact debias:reasoning mix, trains with the paradigm's TRL trainer (resuming from the
 last checkpoint in DIR), and leaves in DIR a Hugging Face checkpoint, `manifest.json` (the mix)
@@ -32,7 +33,8 @@ def run_training(paradigm: str, recipe_name: str, output: str | Path, *, data_di
     if paradigm == "mr_grpo":
         from trainers.mr_grpo import run_mr_grpo
 
-        return run_mr_grpo(recipe, output_dir, reward_model=reward_model, budget=budget, debias_ratio=debias_ratio)
+        return run_mr_grpo(recipe, output_dir, reward_model=reward_model, budget=budget,
+                           debias_ratio=debias_ratio)
     output_dir.mkdir(parents=True, exist_ok=True)
     if recipe.modality == "vision":
         return _run_vision_training(paradigm, recipe, output_dir, data_dir=data_dir, budget=budget,
@@ -105,16 +107,18 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--data-dir", help="local data folder (FAIRREASON_DATA_DIR layout)")
     parser.add_argument("--teacher", help="distill: teacher checkpoint (overrides the recipe)")
     parser.add_argument("--traces", help="distill with mode traces: kept-traces JSONL from `fairreason traces`")
-    parser.add_argument("--reward-model", help="mr_grpo: reward-model folder from `fairreason train reward-model` "
-                                               "(overrides the recipe's rewards.reward_model.path)")
+    parser.add_argument("--reward-model",
+                        help="mr_grpo: reward-model folder from `fairreason train reward-model` "
+                             "(overrides the recipe's rewards.reward_model.path)")
     return parser
 
 
 def _check_arguments(args: argparse.Namespace) -> None:
     """Refuse impossible values before any data loads or any folder is created."""
     if args.debias_ratio is not None or args.budget is not None:
-        check_mix(1 if args.budget is None else args.budget, 0.0 if args.debias_ratio is None else args.debias_ratio,
-                  where="fairreason train")
+        budget = 1 if args.budget is None else args.budget
+        ratio = 0.0 if args.debias_ratio is None else args.debias_ratio
+        check_mix(budget, ratio, where="fairreason train")
 
 
 def train_main(argv: list[str] | None = None) -> int:
@@ -127,9 +131,9 @@ def train_main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
         _check_arguments(args)
-        output = run_training(args.paradigm, args.recipe, args.output, data_dir=args.data_dir, budget=args.budget,
-                              debias_ratio=args.debias_ratio, teacher=args.teacher, traces=args.traces,
-                              reward_model=args.reward_model)
+        output = run_training(args.paradigm, args.recipe, args.output, data_dir=args.data_dir,
+                              budget=args.budget, debias_ratio=args.debias_ratio, teacher=args.teacher,
+                              traces=args.traces, reward_model=args.reward_model)
     except (RecipeError, PoolError, DataError, FileNotFoundError) as error:
         print(f"fairreason train: {error}", file=sys.stderr)
         return 2

@@ -40,7 +40,8 @@ def train_grpo(recipe: Recipe, model: str, rows: Dataset, output_dir: Path, call
 
 
 def lora_config(recipe: Recipe):
-    """A peft LoraConfig from the recipe's `model.lora` mapping (LoRA adapters instead of full weights), or None."""
+    """A peft LoraConfig from the recipe's `model.lora` mapping (LoRA adapters instead of full
+    weights), or None."""
     settings = (recipe.raw.get("model") or {}).get("lora")
     if not settings:
         return None

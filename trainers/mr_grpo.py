@@ -50,15 +50,28 @@ def open_bias_rows(seed: int, per_cell: int, *, planted_bias_share: float = 0.0)
     """Training-template prompts as mix rows; the SFT target is the neutral response, or, for a seeded
     `planted_bias_share` of rows, a biased one (the demo plants a bias so that debiasing has work to do)."""
     examples = disc.generate(seed, per_cell, splits=("train",))
-    planted = set(random.Random(f"plant/{seed}").sample(range(len(examples)), round(planted_bias_share * len(examples))))
+    planted = set(
+        random.Random(f"plant/{seed}").sample(range(len(examples)), round(planted_bias_share * len(examples)))
+    )
     rows = []
     for index, example in enumerate(examples):
         kind = "biased" if index in planted else "neutral"
         target = next(r.text for r in example.responses if r.kind == kind)
-        rows.append({"id": f"open_bias/{example.id}", "task": OPEN_BIAS_TASK,
-                     "prompt": [{"role": "user", "content": example.prompt}], "target": target, "answer": "",
-                     "options": [], "category": example.category, "context_condition": kind, "label": -1,
-                     "unknown_index": -1, "biased_index": -1})
+        rows.append(
+            {
+                "id": f"open_bias/{example.id}",
+                "task": OPEN_BIAS_TASK,
+                "prompt": [{"role": "user", "content": example.prompt}],
+                "target": target,
+                "answer": "",
+                "options": [],
+                "category": example.category,
+                "context_condition": kind,
+                "label": -1,
+                "unknown_index": -1,
+                "biased_index": -1,
+            }
+        )
     return rows
 
 
@@ -70,7 +83,9 @@ def build_mr_mix(recipe: Recipe, *, budget: int | None = None, ratio: float | No
     per_cell = int(settings.get("per_cell", disc.DEFAULT_PER_CELL))
     share = float(settings.get("planted_bias_share", 0.0))
     if not 0.0 <= share <= 1.0:
-        raise RecipeError(f"{recipe.source_file}: field 'data.open_bias.planted_bias_share' must lie in [0, 1]")
+        raise RecipeError(
+            f"{recipe.source_file}: field 'data.open_bias.planted_bias_share' must lie in [0, 1]"
+        )
     rows = open_bias_rows(recipe.seed, per_cell, planted_bias_share=share)
     debias = Dataset.from_list(rows, features=ROW_FEATURES)
     reasoning, reasoning_checksums = reasoning_pool(recipe.reasoning, recipe.seed)
@@ -78,16 +93,30 @@ def build_mr_mix(recipe: Recipe, *, budget: int | None = None, ratio: float | No
     source = disc.manifest(disc.generate(recipe.seed, per_cell, splits=("train",)), source="generated")
     n_debias, n_reasoning = split_counts(budget, ratio)
     manifest = {
-        "budget": budget, "debias_ratio": ratio, "seed": recipe.seed,
-        "counts": {"total": len(mixed), "debias": n_debias, "reasoning": n_reasoning,
-                   "by_task": {task: mixed["task"].count(task) for task in sorted(set(mixed["task"]))},
-                   "planted_biased_targets": sum(1 for row in mixed if row["context_condition"] == "biased")},
+        "budget": budget,
+        "debias_ratio": ratio,
+        "seed": recipe.seed,
+        "counts": {
+            "total": len(mixed),
+            "debias": n_debias,
+            "reasoning": n_reasoning,
+            "by_task": {task: mixed["task"].count(task) for task in sorted(set(mixed["task"]))},
+            "planted_biased_targets": sum(1 for row in mixed if row["context_condition"] == "biased"),
+        },
         "pool_sizes": {"debias": len(debias), "reasoning": len(reasoning)},
-        "open_bias": {"per_cell": per_cell, "planted_bias_share": share,
-                      "templates": source["splits"]["train"]["templates"]},
+        "open_bias": {
+            "per_cell": per_cell,
+            "planted_bias_share": share,
+            "templates": source["splits"]["train"]["templates"],
+        },
         "reasoning_source": recipe.reasoning.__dict__,
-        "checksums": {f"discrimination(seed={recipe.seed},per_cell={per_cell})/train":
-                      source["splits"]["train"]["sha256"], **core_data.verified_checksums(), **reasoning_checksums},
+        "checksums": {
+            f"discrimination(seed={recipe.seed},per_cell={per_cell})/train": source["splits"]["train"][
+                "sha256"
+            ],
+            **core_data.verified_checksums(),
+            **reasoning_checksums,
+        },
     }
     return Mix(mixed, manifest)
 
@@ -106,7 +135,9 @@ def _prompt_text(prompt: Any) -> str:
 class SharedRewardModel:
     """One reward-model forward pass per batch, shared by every head's reward function."""
 
-    def __init__(self, scorer: Any, *, max_completion_length: int | None = None, eos_token_id: int | None = None):
+    def __init__(
+        self, scorer: Any, *, max_completion_length: int | None = None, eos_token_id: int | None = None
+    ):
         self.scorer = scorer
         self.max_completion_length = max_completion_length
         self.eos_token_id = eos_token_id
@@ -116,10 +147,17 @@ class SharedRewardModel:
     def _truncated(self, ids: Sequence[int] | None) -> bool:
         if ids is None or self.max_completion_length is None:
             return False
-        return len(ids) >= self.max_completion_length and (self.eos_token_id is None or self.eos_token_id not in ids)
+        return len(ids) >= self.max_completion_length and (
+            self.eos_token_id is None or self.eos_token_id not in ids
+        )
 
-    def rewards(self, prompts: Sequence[Any], completions: Sequence[Any], completion_ids: Sequence | None,
-                tasks: Sequence[str] | None) -> dict[str, list[float | None]]:
+    def rewards(
+        self,
+        prompts: Sequence[Any],
+        completions: Sequence[Any],
+        completion_ids: Sequence | None,
+        tasks: Sequence[str] | None,
+    ) -> dict[str, list[float | None]]:
         """Per head, one reward per completion: model score, 0.0 for a degenerate answer, None off-task."""
         texts = [completion_text(c) for c in completions]
         prompt_texts = [_prompt_text(p) for p in prompts]
@@ -142,8 +180,10 @@ class SharedRewardModel:
             scored = self.scorer.score([prompt_texts[k] for k, _ in todo], [answer for _, answer in todo])
             for (k, _), row in zip(todo, scored, strict=True):
                 values[k] = [float(v) for v in row]
-        self._rewards = {head: [None if v is None else v[position] for v in values]
-                         for position, head in enumerate(self.scorer.heads)}
+        self._rewards = {
+            head: [None if v is None else v[position] for v in values]
+            for position, head in enumerate(self.scorer.heads)
+        }
         self._key = key
         return self._rewards
 
@@ -154,8 +194,9 @@ class HeadReward:
     def __init__(self, shared: SharedRewardModel, head: str) -> None:
         self.shared, self.head, self.__name__ = shared, head, head
 
-    def __call__(self, prompts: list, completions: list, completion_ids: list | None = None,
-                 **columns: Any) -> list[float | None]:
+    def __call__(
+        self, prompts: list, completions: list, completion_ids: list | None = None, **columns: Any
+    ) -> list[float | None]:
         return self.shared.rewards(prompts, completions, completion_ids, columns.get("task"))[self.head]
 
 
@@ -178,21 +219,31 @@ def reward_model_settings(recipe: Recipe, override: str | Path | None) -> tuple[
     section = dict(recipe.rewards.get("reward_model") or {})
     path = override or section.get("path")
     if not path:
-        raise RecipeError("mr_grpo needs a reward model: pass --reward-model DIR (from `fairreason train "
-                          f"reward-model`) or set rewards.reward_model.path in {recipe.source_file}")
+        raise RecipeError(
+            "mr_grpo needs a reward model: pass --reward-model DIR (from `fairreason train "
+            f"reward-model`) or set rewards.reward_model.path in {recipe.source_file}"
+        )
     if not (Path(path) / "config.json").is_file():
         raise RecipeError(f"--reward-model {path}: not a reward-model folder (no config.json)")
     heads = {str(h): float(w) for h, w in (section.get("heads") or DEFAULT_HEAD_WEIGHTS).items()}
     return Path(path), heads
 
 
-def mr_reward_functions(recipe: Recipe, scorer: Any, head_weights: Mapping[str, float], *,
-                        max_completion_length: int | None, eos_token_id: int | None) -> tuple[list, list[float]]:
+def mr_reward_functions(
+    recipe: Recipe,
+    scorer: Any,
+    head_weights: Mapping[str, float],
+    *,
+    max_completion_length: int | None,
+    eos_token_id: int | None,
+) -> tuple[list, list[float]]:
     """One function per weighted head (sharing one forward pass), then the recipe's rule rewards."""
     unknown = set(head_weights) - set(scorer.heads)
     if unknown:
-        raise RecipeError(f"{recipe.source_file}: rewards.reward_model.heads names {sorted(unknown)}, "
-                          f"but the reward model has heads {scorer.heads}")
+        raise RecipeError(
+            f"{recipe.source_file}: rewards.reward_model.heads names {sorted(unknown)}, "
+            f"but the reward model has heads {scorer.heads}"
+        )
     shared = SharedRewardModel(scorer, max_completion_length=max_completion_length, eos_token_id=eos_token_id)
     functions: list = [HeadReward(shared, head) for head, weight in head_weights.items() if weight]
     weights = [weight for weight in head_weights.values() if weight]
@@ -204,7 +255,8 @@ def mr_reward_functions(recipe: Recipe, scorer: Any, head_weights: Mapping[str, 
 
 
 def _warm_start(recipe: Recipe, base: str, mix: Mix, output_dir: Path) -> str:
-    """SFT on the same mix with the settings of the recipe named by `model.warm_start`; reused once finished."""
+    """SFT on the same mix with the settings of the recipe named by `model.warm_start`; reused once
+    finished."""
     from trainers.sft import train_sft
 
     warm = output_dir / WARM_START_DIR
@@ -216,8 +268,14 @@ def _warm_start(recipe: Recipe, base: str, mix: Mix, output_dir: Path) -> str:
     return str(warm)
 
 
-def run_mr_grpo(recipe: Recipe, output_dir: Path, *, reward_model: str | Path | None = None,
-                budget: int | None = None, debias_ratio: float | None = None) -> Path:
+def run_mr_grpo(
+    recipe: Recipe,
+    output_dir: Path,
+    *,
+    reward_model: str | Path | None = None,
+    budget: int | None = None,
+    debias_ratio: float | None = None,
+) -> Path:
     """Warm start (if the recipe names one), then GRPO against the reward-model heads and rule rewards."""
     from transformers import AutoTokenizer
 
@@ -237,13 +295,19 @@ def run_mr_grpo(recipe: Recipe, output_dir: Path, *, reward_model: str | Path | 
         extra["warm_start"] = {"recipe": recipe.warm_start, "checkpoint": base}
     scorer = RewardModelScorer(rm_path)
     tokenizer = AutoTokenizer.from_pretrained(base)
-    rewards = mr_reward_functions(recipe, scorer, head_weights,
-                                  max_completion_length=recipe.training.get("max_completion_length"),
-                                  eos_token_id=tokenizer.eos_token_id)
+    rewards = mr_reward_functions(
+        recipe,
+        scorer,
+        head_weights,
+        max_completion_length=recipe.training.get("max_completion_length"),
+        eos_token_id=tokenizer.eos_token_id,
+    )
     train_grpo(recipe, base, mix.dataset, output_dir, rewards=rewards)
     evaluation = rm_path / EVAL_FILE
     extra["reward_model"] = {
-        "path": str(rm_path.resolve()), "weights_sha256": weights_sha256(rm_path), "head_weights": head_weights,
+        "path": str(rm_path.resolve()),
+        "weights_sha256": weights_sha256(rm_path),
+        "head_weights": head_weights,
         "eval": json.loads(evaluation.read_text())["heads"] if evaluation.is_file() else None,
     }
     if is_main_process():

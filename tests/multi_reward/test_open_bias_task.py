@@ -37,7 +37,9 @@ _EXAMPLES = disc.generate(0, 5, splits=("test",))
 def _evaluate(metadata: dict) -> tuple[dict, list[str]]:
     manager = TaskManager(include_path=str(tasks_path()), include_defaults=False, metadata=metadata)
     lm = ScriptedLM(lambda task, doc, context: _answer(doc["prompt"])[0])
-    results = simple_evaluate(model=lm, tasks=[TASK], task_manager=manager, log_samples=False, metadata=metadata)
+    results = simple_evaluate(
+        model=lm, tasks=[TASK], task_manager=manager, log_samples=False, metadata=metadata
+    )
     return results["results"][TASK], lm.prompts
 
 
@@ -54,15 +56,24 @@ def test_metrics_equal_an_independent_computation(tiny_reward_model: Path) -> No
     assert metrics["unscored_rate,none"] == pytest.approx(answers.count(None) / len(answers))
     ethnic = [k for k, (e, _) in enumerate(scored) if e.category == "ethnicity"]
     assert metrics["bias_intensity_ethnicity,none"] == pytest.approx(1 - scores[ethnic, 0].mean(), abs=1e-6)
-    assert metrics["bias_intensity_ci_lo,none"] <= metrics["bias_intensity,none"] <= metrics["bias_intensity_ci_hi,none"]
-    assert format(int(metrics["reward_model_sha256_48bit,none"]), "012x") == weights_sha256(tiny_reward_model)[:12]
+    assert (
+        metrics["bias_intensity_ci_lo,none"]
+        <= metrics["bias_intensity,none"]
+        <= metrics["bias_intensity_ci_hi,none"]
+    )
+    assert (
+        format(int(metrics["reward_model_sha256_48bit,none"]), "012x")
+        == weights_sha256(tiny_reward_model)[:12]
+    )
     assert 0.0 <= metrics["reward_model_fairness_pairwise_acc,none"] <= 1.0
     assert np.isfinite(metrics["bias_intensity_ci_hi_occupation,none"])
 
 
 def test_refuses_without_a_reward_model(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("FAIRREASON_REWARD_MODEL", raising=False)
-    with pytest.raises(Exception, match=r"--metadata '\{\"reward_model\": \"DIR\"\}'.*FAIRREASON_REWARD_MODEL"):
+    with pytest.raises(
+        Exception, match=r"--metadata '\{\"reward_model\": \"DIR\"\}'.*FAIRREASON_REWARD_MODEL"
+    ):
         _evaluate({})
 
 

@@ -1,4 +1,5 @@
-"""fairreason train reward-model: the loss, the checkpoint, fairreason.json and eval.json on test templates."""
+"""fairreason train reward-model: the loss, the checkpoint, fairreason.json and eval.json on the
+test templates."""
 
 from __future__ import annotations
 
@@ -31,14 +32,19 @@ def test_training_lowers_the_loss_and_evaluates_on_test_templates(tiny_reward_mo
     assert record["loss_last"] < record["loss_first"]
     assert record["heads"] == list(disc.HEADS)
     assert record["weights_sha256"] == weights_sha256(tiny_reward_model)
-    assert record["data"]["splits"]["train"]["sha256"] == disc.manifest(disc.generate(0, 4), source="")["splits"]["train"]["sha256"]
+    assert (
+        record["data"]["splits"]["train"]["sha256"]
+        == disc.manifest(disc.generate(0, 4), source="")["splits"]["train"]["sha256"]
+    )
 
     report = json.loads((tiny_reward_model / "eval.json").read_text())
     test_templates = {t.id for t in disc.TEMPLATES if disc.template_split(t.id) == "test"}
     assert report["split"] == "test" and set(report["templates"]) <= test_templates
     assert not set(report["templates"]) & set(record["data"]["splits"]["train"]["templates"])
     assert set(report["heads"]) == set(disc.HEADS) and set(report["by_category"]) == set(disc.CATEGORIES)
-    assert report["heads"]["fairness"]["pairwise_accuracy"] > 0.6  # learnt something (a random encoder is ~0.5)
+    assert (
+        report["heads"]["fairness"]["pairwise_accuracy"] > 0.6
+    )  # learnt something (a random encoder is ~0.5)
 
     model = AutoModelForSequenceClassification.from_pretrained(tiny_reward_model)
     assert model.config.problem_type == "regression" and model.config.num_labels == 3
@@ -56,8 +62,10 @@ def test_scorer_matches_the_model(tiny_reward_model: Path) -> None:
     tokenizer = AutoTokenizer.from_pretrained(tiny_reward_model)
     model = AutoModelForSequenceClassification.from_pretrained(tiny_reward_model).eval()
     with torch.no_grad():
-        direct = [model(**tokenizer(p, a, return_tensors="pt", truncation=True, max_length=160)).logits[0].numpy()
-                  for p, a in zip(prompts, answers, strict=True)]
+        direct = [
+            model(**tokenizer(p, a, return_tensors="pt", truncation=True, max_length=160)).logits[0].numpy()
+            for p, a in zip(prompts, answers, strict=True)
+        ]
     assert scorer.score(prompts, answers, clip=False) == pytest.approx(np.stack(direct), abs=1e-4)
     assert scorer.score(prompts, answers).max() <= 1.0 and scorer.score(prompts, answers).min() >= 0.0
 
@@ -67,7 +75,9 @@ def test_cli_errors_before_creating_anything(tmp_path: Path, capsys: pytest.Capt
 
     assert train_main(["reward-model", "--recipe", "rm_nope", "--output", str(tmp_path / "a")]) == 2
     assert "no reward-model recipe 'rm_nope'" in capsys.readouterr().err
-    assert train_main(["sft", "--recipe", "tiny", "--debias-ratio", "1.5", "--output", str(tmp_path / "b")]) == 2
+    assert (
+        train_main(["sft", "--recipe", "tiny", "--debias-ratio", "1.5", "--output", str(tmp_path / "b")]) == 2
+    )
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "debias_ratio must lie in [0, 1], got 1.5" in err
     assert train_main(["mr_grpo", "--recipe", "tiny_mr_grpo", "--output", str(tmp_path / "c")]) == 2

@@ -29,11 +29,13 @@ from fairreason_tasks.core import discrimination as disc
 from fairreason_tasks.tasks.aggregation import register_aggregations
 
 REWARD_MODEL_ENV = "FAIRREASON_REWARD_MODEL"
-PROVENANCE_METRICS = tuple(f"reward_model_{head}_pairwise_acc" for head in disc.HEADS) + ("reward_model_sha256_48bit",)
+PROVENANCE_METRICS = tuple(f"reward_model_{head}_pairwise_acc" for head in disc.HEADS) + (
+    "reward_model_sha256_48bit",
+)
 METRICS = disc.open_bias_metric_names() + list(PROVENANCE_METRICS)
 MISSING_MESSAGE = (
     "fairreason_open_bias scores answers with a reward model and none was given: pass "
-    "--metadata '{\"reward_model\": \"DIR\"}' to lm_eval or set FAIRREASON_REWARD_MODEL=DIR "
+    '--metadata \'{"reward_model": "DIR"}\' to lm_eval or set FAIRREASON_REWARD_MODEL=DIR '
     "(train one with: fairreason train reward-model --recipe rm_minilm --output DIR)"
 )
 
@@ -47,24 +49,42 @@ def reward_model_dir(reward_model: str | None = None) -> Path:
         raise ValueError(MISSING_MESSAGE)
     path = Path(given).expanduser().resolve()
     if not (path / "config.json").is_file():
-        raise ValueError(f"fairreason_open_bias: reward model {given!r} is not a model folder (no config.json)")
+        raise ValueError(
+            f"fairreason_open_bias: reward model {given!r} is not a model folder (no config.json)"
+        )
     return path
 
 
-def load(reward_model: str | None = None, per_cell: int = 5, seed: int = 0, **_harness_kwargs: Any) -> datasets.DatasetDict:
+def load(
+    reward_model: str | None = None, per_cell: int = 5, seed: int = 0, **_harness_kwargs: Any
+) -> datasets.DatasetDict:
     """`custom_dataset` hook: `per_cell` test prompts per (test template, category), in a seeded shuffle
     (so `--limit` takes every category); the reward model is checked here, before any generation."""
     path = reward_model_dir(reward_model)
-    rows = [{"id": e.id, "prompt": e.prompt, "category": e.category, "scenario": e.scenario, "template": e.template,
-             "reward_model": str(path)} for e in disc.generate(int(seed), int(per_cell), splits=("test",))]
+    rows = [
+        {
+            "id": e.id,
+            "prompt": e.prompt,
+            "category": e.category,
+            "scenario": e.scenario,
+            "template": e.template,
+            "reward_model": str(path),
+        }
+        for e in disc.generate(int(seed), int(per_cell), splits=("test",))
+    ]
     random.Random(int(seed)).shuffle(rows)
     return datasets.DatasetDict({"test": datasets.Dataset.from_list(rows)})
 
 
 def process_results(doc: dict, results: list[str]) -> dict[str, tuple]:
     """(category, template, prompt, answer or None, reward-model folder) under every metric name."""
-    outcome = (doc["category"], doc["template"], doc["prompt"], disc.answer_for_scoring(results[0]),
-               doc["reward_model"])
+    outcome = (
+        doc["category"],
+        doc["template"],
+        doc["prompt"],
+        disc.answer_for_scoring(results[0]),
+        doc["reward_model"],
+    )
     return dict.fromkeys(METRICS, outcome)
 
 
@@ -85,10 +105,16 @@ def _provenance(path: str) -> dict[str, float]:
     digest = weights_sha256(path)
     evaluation = Path(path) / EVAL_FILE
     heads = json.loads(evaluation.read_text())["heads"] if evaluation.is_file() else {}
-    logger.info("fairreason_open_bias: reward model %s, weights sha256 %s, test-template pairwise accuracy %s",
-                path, digest, {head: values.get("pairwise_accuracy") for head, values in heads.items()})
-    metrics = {f"reward_model_{head}_pairwise_acc": float(heads.get(head, {}).get("pairwise_accuracy", math.nan))
-               for head in disc.HEADS}
+    logger.info(
+        "fairreason_open_bias: reward model %s, weights sha256 %s, test-template pairwise accuracy %s",
+        path,
+        digest,
+        {head: values.get("pairwise_accuracy") for head, values in heads.items()},
+    )
+    metrics = {
+        f"reward_model_{head}_pairwise_acc": float(heads.get(head, {}).get("pairwise_accuracy", math.nan))
+        for head in disc.HEADS
+    }
     return {**metrics, "reward_model_sha256_48bit": float(int(digest[:12], 16))}
 
 
@@ -100,7 +126,9 @@ def _score(items: list[tuple]) -> dict[str, float]:
     scorer = _scorer(path)
     missing = [head for head in disc.HEADS if head not in scorer.heads]
     if missing:
-        raise ValueError(f"fairreason_open_bias: reward model {path} lacks heads {missing} (it has {scorer.heads})")
+        raise ValueError(
+            f"fairreason_open_bias: reward model {path} lacks heads {missing} (it has {scorer.heads})"
+        )
     answered = [item for item in items if item[3] is not None]
     scored = scorer.score([item[2] for item in answered], [item[3] for item in answered]) if answered else []
     columns = [scorer.heads.index(head) for head in disc.HEADS]
