@@ -253,10 +253,13 @@ def _tiny_encoder(texts: list[str], heads: Sequence[str], seed: int) -> tuple[An
         special_tokens=[("[CLS]", cls), ("[SEP]", sep)],
     )
     tokenizer.cls_token, tokenizer.sep_token, tokenizer.padding_side = "[CLS]", "[SEP]", "right"
+    # fmt: off
     shape = {"hidden_size": 64, "num_hidden_layers": 2, "num_attention_heads": 4, "intermediate_size": 128,
              "max_position_embeddings": 512, "pooler_hidden_size": 64}
-    config = DebertaV2Config(vocab_size=len(tokenizer), pad_token_id=tokenizer.pad_token_id, **shape,
-                             **_head_config(heads))
+    # fmt: on
+    config = DebertaV2Config(
+        vocab_size=len(tokenizer), pad_token_id=tokenizer.pad_token_id, **shape, **_head_config(heads)
+    )
     torch.manual_seed(seed)
     return AutoModelForSequenceClassification.from_config(config), tokenizer
 
