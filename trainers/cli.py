@@ -34,7 +34,7 @@ def run_training(paradigm: str, recipe_name: str, output: str | Path, *, data_di
         from trainers.mr_grpo import run_mr_grpo
 
         return run_mr_grpo(recipe, output_dir, reward_model=reward_model, budget=budget,
-                           debias_ratio=debias_ratio)
+                           debias_ratio=debias_ratio, main_process=is_main_process())
     output_dir.mkdir(parents=True, exist_ok=True)
     if recipe.modality == "vision":
         return _run_vision_training(paradigm, recipe, output_dir, data_dir=data_dir, budget=budget,

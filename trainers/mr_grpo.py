@@ -275,18 +275,19 @@ def run_mr_grpo(
     reward_model: str | Path | None = None,
     budget: int | None = None,
     debias_ratio: float | None = None,
+    main_process: bool = True,
 ) -> Path:
-    """Warm start (if the recipe names one), then GRPO against the reward-model heads and rule rewards."""
+    """Warm start (if the recipe names one), then GRPO against the reward-model heads and rule rewards;
+    only the `main_process` (rank 0 under `accelerate launch`) writes the records."""
     from transformers import AutoTokenizer
 
-    from trainers.cli import is_main_process
     from trainers.grpo import train_grpo
     from trainers.reward_model import EVAL_FILE, RewardModelScorer, weights_sha256
 
     rm_path, head_weights = reward_model_settings(recipe, reward_model)  # before any data or folder
     mix = build_mr_mix(recipe, budget=budget, ratio=debias_ratio)
     output_dir.mkdir(parents=True, exist_ok=True)
-    if is_main_process():
+    if main_process:
         write_manifest(mix, output_dir)
     base = base_model(recipe, output_dir, tokenizer_texts(mix.dataset))
     extra: dict[str, Any] = {}
@@ -310,6 +311,6 @@ def run_mr_grpo(
         "head_weights": head_weights,
         "eval": json.loads(evaluation.read_text())["heads"] if evaluation.is_file() else None,
     }
-    if is_main_process():
+    if main_process:
         write_run_record(output_dir, recipe, mix.manifest, base=base, extra=extra)
     return output_dir
