@@ -74,8 +74,10 @@ def _outcome(doc: dict, prediction: int | None) -> tuple:
     )
 
 
-def _report(outcome: tuple, names: Sequence[str]) -> dict[str, tuple]:
-    return dict.fromkeys(names, outcome)
+# Each document's report is built from a dict of the names: dict.fromkeys copies a dict's hash
+# table presized, where a list is hashed and inserted name by name (128 names x 58k documents).
+_GENERATE_KEYS, _CATEGORY_KEYS, _MC_KEYS = map(dict.fromkeys, (GENERATE_METRICS, CATEGORY_METRICS,
+                                                                ALL_CATEGORY_METRICS))
 
 
 def _generated(doc: dict, completion: str) -> tuple:
@@ -89,20 +91,20 @@ def _generated(doc: dict, completion: str) -> tuple:
 
 
 def process_results(doc: dict, results: list[str]) -> dict[str, tuple]:
-    """Generation tasks over all categories: parse the answer and the trace, report them under every metric."""
-    return _report(_generated(doc, results[0]), GENERATE_METRICS)
+    """Generation tasks over all categories: parse answer and trace, report them under every metric."""
+    return dict.fromkeys(_GENERATE_KEYS, _generated(doc, results[0]))
 
 
 def process_results_single(doc: dict, results: list[str]) -> dict[str, tuple]:
-    """Per-category generation tasks: the category-free names (the task's overall metrics are the category's)."""
-    return _report(_generated(doc, results[0]), CATEGORY_METRICS)
+    """One-category generation tasks: overall names only (they are the category's metrics)."""
+    return dict.fromkeys(_CATEGORY_KEYS, _generated(doc, results[0]))
 
 
 def process_results_mc(doc: dict, results: list[tuple[float, bool]]) -> dict[str, tuple]:
     """Loglikelihood variant: the answer is the most likely of exactly the three letters."""
     loglikelihoods = [loglikelihood for loglikelihood, _ in results]
     prediction = max(range(len(loglikelihoods)), key=loglikelihoods.__getitem__)
-    return _report(_outcome(doc, prediction), ALL_CATEGORY_METRICS)
+    return dict.fromkeys(_MC_KEYS, _outcome(doc, prediction))
 
 
 # ---- aggregation ------------------------------------------------------------------------------

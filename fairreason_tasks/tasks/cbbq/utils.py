@@ -72,7 +72,7 @@ def process_results(doc: dict, results: list[str]) -> dict[str, tuple]:
 
 
 def process_results_single(doc: dict, results: list[str]) -> dict[str, tuple]:
-    """Per-category generation tasks: the category-free names (the task's overall metrics are the category's)."""
+    """One-category generation tasks: overall names only (they are the category's metrics)."""
     return dict.fromkeys(CATEGORY_METRICS, _generated(doc, results[0]))
 
 
