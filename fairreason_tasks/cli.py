@@ -22,7 +22,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "sweep": ("studies.sweep_cli", "Train and score a paradigm x ratio grid (resumable)."),
     "leaderboard": ("leaderboards.cli", "Build the two-axis leaderboard from results folders."),
     "gate": ("leaderboards.gate", "CI gate: fail when bias rises or reasoning falls beyond the noise."),
-    "demo": ("leaderboards.demo", "The whole study on a tiny model, offline, on CPU."),
+    "demo": ("studies.demo", "The whole study on a tiny model, offline, on CPU."),
 }
 
 

@@ -3,98 +3,19 @@
 
 Builds the exact debias:reasoning mix, trains with the paradigm's TRL trainer (resuming from the
 last checkpoint in DIR), and leaves in DIR a Hugging Face checkpoint, `manifest.json` (the mix)
-and `fairreason.json` (what the checkpoint was trained on).
+and `fairreason.json` (what the checkpoint was trained on). The work is `trainers.training.run_training`.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
-from pathlib import Path
 
 from fairreason_tasks.core.data import DataError
-from trainers.data_mix import PoolError, build_mix, write_manifest
-from trainers.recipe import PARADIGMS, Recipe, RecipeError, check_mix, load_recipe
-from trainers.runs import RUN_RECORD, TINY_BASE_DIR, base_model, tokenizer_texts, write_run_record
-
-WARM_START_DIR = "warm_start"
-
-logger = logging.getLogger(__name__)
-
-
-def run_training(paradigm: str, recipe_name: str, output: str | Path, *, data_dir: str | Path | None = None,
-                 budget: int | None = None, debias_ratio: float | None = None, teacher: str | None = None,
-                 traces: str | Path | None = None, reward_model: str | Path | None = None) -> Path:
-    """Train one checkpoint; the Python form of `fairreason train` (returns the output folder)."""
-    recipe = load_recipe(recipe_name, paradigm)
-    output_dir = Path(output)
-    if paradigm == "mr_grpo":
-        from trainers.mr_grpo import run_mr_grpo
-
-        return run_mr_grpo(recipe, output_dir, reward_model=reward_model, budget=budget,
-                           debias_ratio=debias_ratio, main_process=is_main_process())
-    output_dir.mkdir(parents=True, exist_ok=True)
-    if recipe.modality == "vision":
-        return _run_vision_training(paradigm, recipe, output_dir, data_dir=data_dir, budget=budget,
-                                    debias_ratio=debias_ratio)
-    mix = build_mix(recipe, data_dir=data_dir, budget=budget, ratio=debias_ratio)
-    if is_main_process():
-        write_manifest(mix, output_dir)
-    base = base_model(recipe, output_dir, tokenizer_texts(mix.dataset))
-    extra: dict = {}
-    if recipe.warm_start:
-        base = str(prerequisite_sft(recipe.warm_start, output_dir / WARM_START_DIR, data_dir=data_dir,
-                                    budget=budget, debias_ratio=debias_ratio))
-        extra["warm_start"] = {"recipe": recipe.warm_start, "checkpoint": base}
-    if paradigm == "sft":
-        from trainers.sft import train_sft
-
-        train_sft(recipe, base, mix.dataset, output_dir)
-    elif paradigm == "grpo":
-        from trainers.grpo import train_grpo
-
-        train_grpo(recipe, base, mix.dataset, output_dir)
-    else:
-        from trainers.distill import train_distill
-
-        extra = train_distill(recipe, base, mix, output_dir, data_dir=data_dir, teacher=teacher, traces=traces)
-    if is_main_process():
-        write_run_record(output_dir, recipe, mix.manifest, base=base, extra=extra)
-    return output_dir
-
-
-def _run_vision_training(paradigm: str, recipe: Recipe, output_dir: Path, *, data_dir: str | Path | None,
-                         budget: int | None, debias_ratio: float | None) -> Path:
-    """SFT or GRPO on image rows (trainers/vision.py); same records and resumption as text runs."""
-    from trainers.vision import build_vision_mix, train_vision_grpo, train_vision_sft
-
-    mix = build_vision_mix(recipe, data_dir=data_dir, budget=budget, ratio=debias_ratio)
-    if is_main_process():
-        write_manifest(mix, output_dir)
-    base = recipe.model
-    if recipe.is_tiny:
-        from trainers.tiny_vl_model import build_tiny_vl_model
-
-        base = str(build_tiny_vl_model(output_dir / TINY_BASE_DIR, seed=recipe.seed))
-    train = train_vision_sft if paradigm == "sft" else train_vision_grpo
-    train(recipe, base, mix.dataset, output_dir)
-    if is_main_process():
-        write_run_record(output_dir, recipe, mix.manifest, base=base)
-    return output_dir
-
-
-def is_main_process() -> bool:
-    """Under `accelerate launch` every rank runs this code; only rank 0 writes the records."""
-    return os.environ.get("RANK", "0") == "0"
-
-
-def prerequisite_sft(recipe_name: str, output: Path, **mix_options) -> Path:
-    """An SFT checkpoint another run starts from (GRPO warm start, distillation teacher); reused once finished."""
-    if (output / RUN_RECORD).is_file():
-        return output
-    return run_training("sft", recipe_name, output, **mix_options)
+from trainers.data_mix import PoolError
+from trainers.recipe import PARADIGMS, RecipeError, check_mix
+from trainers.training import run_training
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -29,7 +29,7 @@ from fairreason_tasks.core.extract import extract_boxed
 from fairreason_tasks.core.math_grading import format_math_prompt
 from trainers.data_sources import bbq_trace_rows, gradable_only, messages_rows
 from trainers.recipe import ReasoningSource, Recipe, check_mix
-from trainers.rows import BBQ_TASK, MATH_TASK, NOT_BBQ, bbq_row, option_text_target  # noqa: F401 (demo)
+from trainers.rows import BBQ_TASK, MATH_TASK, NOT_BBQ, bbq_row
 
 MANIFEST_FILE = "manifest.json"
 

@@ -24,11 +24,11 @@ from trainers.recipe import Recipe, RecipeError
 from trainers.runs import train_and_save, trl_config
 
 TEACHER_DIR = "teacher"
-_FROM_SFT = "sft:"
+FROM_SFT = "sft:"
 
 
-def train_distill(recipe: Recipe, model: str, mix: Mix, output_dir: Path, *, data_dir: str | Path | None = None,
-                  teacher: str | None = None, traces: str | Path | None = None) -> dict[str, Any]:
+def train_distill(recipe: Recipe, model: str, mix: Mix, output_dir: Path, *, teacher: str | None = None,
+                  traces: str | Path | None = None) -> dict[str, Any]:
     """Run the recipe's distillation mode; returns what `fairreason.json` should record about it."""
     mode = recipe.distill.get("mode", "logits")
     if mode == "traces":
@@ -40,7 +40,7 @@ def train_distill(recipe: Recipe, model: str, mix: Mix, output_dir: Path, *, dat
 
         train_sft(recipe, model, rows, output_dir)
         return {"distill": {"mode": mode, "traces": str(trace_file), "trained_rows": len(rows)}}
-    teacher_model = _teacher(recipe, teacher, mix, output_dir, data_dir)
+    teacher_model = _teacher(recipe, teacher)
     _train_logits(recipe, model, teacher_model, mix.dataset, output_dir)
     return {"distill": {"mode": mode, "teacher": teacher_model, "beta": recipe.training.get("beta")}}
 
@@ -54,17 +54,13 @@ def trace_rows(mixed: Dataset, trace_file: Path) -> Dataset:
     return chosen.map(lambda row: {"target": kept[row["id"]]})
 
 
-def _teacher(recipe: Recipe, override: str | None, mix: Mix, output_dir: Path, data_dir: str | Path | None) -> str:
+def _teacher(recipe: Recipe, override: str | None) -> str:
     spec = override or recipe.distill.get("teacher")
     if not spec:
         raise RecipeError(f"{recipe.source_file}: mode logits needs 'distill.teacher' or --teacher")
-    if not spec.startswith(_FROM_SFT):
-        return spec
-    from trainers.cli import prerequisite_sft
-
-    built = prerequisite_sft(spec[len(_FROM_SFT):], output_dir / TEACHER_DIR, data_dir=data_dir,
-                             budget=mix.manifest["budget"], debias_ratio=mix.manifest["debias_ratio"])
-    return str(built)
+    if spec.startswith(FROM_SFT):  # trainers.training.run_training trains it first and passes its path
+        raise RecipeError(f"{recipe.source_file}: teacher {spec!r} is trained by run_training; pass its folder")
+    return spec
 
 
 def _train_logits(recipe: Recipe, model: str, teacher: str, rows: Dataset, output_dir: Path) -> None:

@@ -36,10 +36,9 @@ from fairreason_tasks.core import discrimination as disc
 from trainers.data_mix import ROW_FEATURES, Mix, mix_pools, reasoning_pool, split_counts, write_manifest
 from trainers.recipe import Recipe, RecipeError, load_recipe
 from trainers.rewards import completion_text, reward_functions
-from trainers.runs import RUN_RECORD, base_model, tokenizer_texts, write_run_record
+from trainers.runs import RUN_RECORD, WARM_START_DIR, base_model, tokenizer_texts, write_run_record
 
 OPEN_BIAS_TASK = "open_bias"
-WARM_START_DIR = "warm_start"
 DEFAULT_HEAD_WEIGHTS = {"fairness": 1.0, "neutrality": 0.5, "fluency": 0.5}
 
 

@@ -12,6 +12,14 @@ from fairreason_tasks.runrecord import RUN_RECORD, package_versions, utc_timesta
 from trainers.recipe import Recipe, RecipeError
 
 TINY_BASE_DIR = "tiny_base"
+WARM_START_DIR = "warm_start"  # in a run folder: the SFT checkpoint a run starts from
+
+
+def is_main_process() -> bool:
+    """Under `accelerate launch` every process runs the training code; only the main one writes records."""
+    from accelerate import PartialState
+
+    return PartialState().is_main_process
 
 
 def base_model(recipe: Recipe, output_dir: Path, texts: list[str]) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fairreason_tasks.core import data
 from fairreason_tasks.core.bbq import is_training_template
-from leaderboards import demo
+from studies import demo
 
 
 def test_the_shipped_sample_is_real_bbq_covering_both_pools() -> None:

@@ -9,6 +9,6 @@ import pytest
 
 @pytest.fixture(scope="session")
 def tiny_sft_run(tmp_path_factory: pytest.TempPathFactory, bbq_data_dir: Path) -> Path:
-    from trainers.cli import run_training
+    from trainers.training import run_training
 
     return run_training("sft", "tiny", tmp_path_factory.mktemp("tiny_sft"), data_dir=bbq_data_dir)

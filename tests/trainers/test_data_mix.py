@@ -10,7 +10,6 @@ import pytest
 from fairreason_tasks.core import bbq, data
 from fairreason_tasks.core.extract import extract_choice
 from trainers.data_mix import (
-    BBQ_TASK,
     PoolError,
     build_mix,
     debias_pool,
@@ -19,6 +18,7 @@ from trainers.data_mix import (
     write_manifest,
 )
 from trainers.recipe import ReasoningSource, load_recipe
+from trainers.rows import BBQ_TASK
 
 BUDGET = 40
 RATIOS = [i / 10 for i in range(11)]

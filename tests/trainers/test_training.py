@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from trainers.cli import WARM_START_DIR, run_training, train_main
+from trainers.cli import train_main
 from trainers.recipe import RECIPE_DIR
-from trainers.runs import RUN_RECORD
+from trainers.runs import RUN_RECORD, WARM_START_DIR
+from trainers.training import run_training
 
 pytestmark = pytest.mark.slow
 

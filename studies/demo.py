@@ -35,7 +35,7 @@ from fairreason_tasks.core.data import PACKAGED_DIR
 from studies.sweep import SweepSettings, run_sweep
 
 DEMO_DATA_DIR = PACKAGED_DIR / "bbq_demo"
-WARM_START_DIR = "warm_start"  # in DEMO_DATA_DIR: the rows the base model's stereotype is planted on
+PLANTED_BIAS_DIR = "warm_start"  # in DEMO_DATA_DIR: the rows the base model's stereotype is planted on
 RATIOS = (0.0, 0.2, 1.0)
 # Every cell trains on BUDGET distinct samples (the sample's 384 training-pool rows bound it at ratio 1).
 BUDGET = 384
@@ -99,8 +99,8 @@ def _stereotype_items():
     """The warm-start rows of the sample: other ambiguous fills of every template, never scored."""
     from fairreason_tasks.core import bbq, data
 
-    for listed in sorted((DEMO_DATA_DIR / WARM_START_DIR).glob("*.jsonl")):
-        path = data.sample_file(DEMO_DATA_DIR, f"{WARM_START_DIR}/{listed.name}")
+    for listed in sorted((DEMO_DATA_DIR / PLANTED_BIAS_DIR).glob("*.jsonl")):
+        path = data.sample_file(DEMO_DATA_DIR, f"{PLANTED_BIAS_DIR}/{listed.name}")
         for number, record in data.read_jsonl(path):
             yield bbq.parse_record(record, source=str(path), line=number)
 
@@ -113,7 +113,8 @@ def warm_start_rows():
     from datasets import Dataset
 
     from fairreason_tasks.core import data
-    from trainers.data_mix import ROW_FEATURES, bbq_row, demo_arith_rows, option_text_target
+    from trainers.data_mix import ROW_FEATURES, demo_arith_rows
+    from trainers.rows import bbq_row, option_text_target
 
     rows = []
     for item in [*_stereotype_items(), *data.load_bbq(data_dir=DEMO_DATA_DIR, split="train")]:
@@ -239,9 +240,9 @@ def open_bias_arm(output: Path) -> str:
     import os
 
     from fairreason_tasks.harness_run import score
-    from trainers.cli import run_training
     from trainers.reward_model import EVAL_FILE, train_reward_model
     from trainers.runs import RUN_RECORD
+    from trainers.training import run_training
 
     arm = output / OPEN_BIAS_DIR
     reward_model = arm / "reward_model"
