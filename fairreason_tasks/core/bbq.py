@@ -344,7 +344,7 @@ def to_doc(item: BBQItem) -> dict[str, Any]:
 
 
 def format_prompt(context: str, question: str, options: Sequence[str]) -> str:
-    """The one BBQ prompt, shared by the eval tasks and the trainers (zero-shot, works without a chat template)."""
+    """The one BBQ prompt, shared by the eval tasks and the trainers (zero-shot, no chat template needed)."""
     if len(options) != 3:
         raise ValueError(f"BBQ has exactly three options, got {len(options)}: {list(options)!r}")
     lettered = "\n".join(f"{letter}. {option}" for letter, option in zip(LETTERS, options, strict=True))

@@ -288,7 +288,8 @@ _EVENT = re.compile(
 _BOLD = re.compile(r"\*\*([^*\n]{1,80})\*\*")
 _AFTER_CUE = re.compile(r"[\s*_]*(?:(?:is|would be|should be|will be|must be)\b|[:=])", re.IGNORECASE)
 _VERDICT = re.compile(
-    r"[\s*_]+(?:is|would be|should be|must be)\s+(?:the\s+)?(?:(?:most\s+)?(?:correct|right|best|final|only)\s+)?"
+    r"[\s*_]+(?:is|would be|should be|must be)\s+(?:the\s+)?"
+    r"(?:(?:most\s+)?(?:correct|right|best|final|only)\s+)?"
     r"[\s*_]*$",
     re.IGNORECASE,
 )
@@ -504,7 +505,7 @@ def _last_stated_answer(text: str) -> str | None:
 
 
 def _unwrap_math(value: str) -> str:
-    """Without surrounding markup, dollar signs and a sentence's full stop (a leading "." is a decimal point)."""
+    """Without surrounding markup, dollar signs and a sentence's full stop (a leading "." is a decimal)."""
     return value.lstrip(" \t*_$`").rstrip(" \t*_$`.")
 
 

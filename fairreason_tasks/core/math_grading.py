@@ -176,7 +176,7 @@ def aime_integer(text: str) -> int | None:
 
 
 def grade_aime(prediction: str | None, reference: str | int) -> Grade:
-    """Grade an AIME answer: integer equality, or math-verify when the prediction is not an integer literal."""
+    """Grade an AIME answer: integer equality, or math-verify when the prediction is no integer literal."""
     gold = reference if isinstance(reference, int) else aime_integer(str(reference))
     if gold is None:
         raise ValueError(f"AIME reference answer is not an integer: {reference!r}")

@@ -111,8 +111,8 @@ def render_all() -> dict[str, str]:
     cbbq_files = _family(
         "fairreason_cbbq", cbbq.CATEGORIES,
         (cbbq_utils.ALL_METRICS, cbbq_utils.MC_METRICS, cbbq_utils.CATEGORY_METRICS),
-        {"balanced": "# Options permuted per item so that target, other group and unknown sit at A, B and C "
-                     "equally often.\ndataset_kwargs: {balanced: true}\n"},
+        {"balanced": "# Options permuted per item so that target, other group and unknown sit at A, B"
+                     " and C equally often.\ndataset_kwargs: {balanced: true}\n"},
         "# All 14 categories in one task, options in the published order (target group at A, unknown at C):\n"
         "# comparable with published CBBQ numbers.\n")
     files = {f"bbq/{name}": text for name, text in bbq_files.items()}

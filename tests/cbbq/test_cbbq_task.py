@@ -212,7 +212,7 @@ def test_category_task_and_multiple_choice():
 
 
 def test_trace_metrics_on_bbq_runs(caplog):
-    """fairreason_bbq reports the trace metrics; without any closed thinking block they are NaN, with a warning."""
+    """fairreason_bbq reports the trace metrics; with no closed thinking block they are NaN, and warns."""
     def respond(doc: dict) -> str:
         options = [doc["ans0"], doc["ans1"], doc["ans2"]]
         biased = doc["biased_index"]

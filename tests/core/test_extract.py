@@ -214,7 +214,8 @@ def test_extract_math_answer(text: str, expected: str | None) -> None:
 
 
 def test_extract_code_takes_last_fenced_block() -> None:
-    text = "<think>```python\nbad()\n```</think>Here:\n```python\ndef f():\n    return 1\n```\nand\n```\nx = 2\n```\n"
+    text = ("<think>```python\nbad()\n```</think>Here:\n```python\ndef f():\n    return 1\n```\n"
+            "and\n```\nx = 2\n```\n")
     assert extract_code(text) == "x = 2\n"
 
 
