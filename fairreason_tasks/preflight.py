@@ -15,6 +15,8 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+from fairreason_tasks.runrecord import FairreasonError
+
 # Tokens kept for the prompt when the generation budget is capped: a quarter of the context, at
 # most 2,048 (Qwen3's 40,960-token context then leaves exactly its protocol's 38,912 new tokens).
 MAX_PROMPT_ROOM = 2048
@@ -28,7 +30,7 @@ EXTRA_OF_MODULE = {"trl": "train", "peft": "train", "lmms_eval": "vision", "deco
                    "torchvision": "vision", "vllm": "vllm"}
 
 
-class PreflightError(ValueError):
+class PreflightError(FairreasonError, ValueError):
     """A run that cannot start; the message says why and what to do."""
 
 

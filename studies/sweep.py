@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from fairreason_tasks.runrecord import utc_timestamp, write_json_atomically
+from fairreason_tasks.runrecord import FairreasonError, utc_timestamp, write_json_atomically
 from studies.cell_process import CellBusy, CellLock, start_supervised
 
 STATE_FILE = "sweep.json"
@@ -51,7 +51,7 @@ LOG_TAIL_LINES = 3
 LOG_LINE_CHARS = 300  # progress bars write very long lines
 
 
-class SweepError(RuntimeError):
+class SweepError(FairreasonError, RuntimeError):
     """A sweep that cannot start or continue; the message says which setting or file."""
 
 

@@ -27,6 +27,7 @@ from datasets import Dataset, Features, List, Value, concatenate_datasets
 from fairreason_tasks.core import data, demo_arith
 from fairreason_tasks.core.extract import extract_boxed
 from fairreason_tasks.core.math_grading import format_math_prompt
+from fairreason_tasks.runrecord import FairreasonError
 from trainers.data_sources import bbq_trace_rows, gradable_only, messages_rows
 from trainers.recipe import ReasoningSource, Recipe, check_mix
 from trainers.rows import BBQ_TASK, MATH_TASK, NOT_BBQ, bbq_row
@@ -51,7 +52,7 @@ ROW_FEATURES = Features(
 )
 
 
-class PoolError(ValueError):
+class PoolError(FairreasonError, ValueError):
     """A pool that cannot supply the mix (too small, or a malformed source row)."""
 
 

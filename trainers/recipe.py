@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from fairreason_tasks.core.data import PACKAGED_DIR
+from fairreason_tasks.runrecord import FairreasonError
 
 RECIPE_DIR = Path(__file__).resolve().parent / "recipes"
 PARADIGMS = ("sft", "distill", "grpo", "mr_grpo")  # mr_grpo: reward-model heads (trainers/mr_grpo.py)
@@ -32,7 +33,7 @@ _SECTIONS = {"name", "paradigm", "modality", "model", "data", "training", "rewar
              "slurm"}
 
 
-class RecipeError(ValueError):
+class RecipeError(FairreasonError, ValueError):
     """A recipe file that cannot be used; the message names the file and the field."""
 
 
