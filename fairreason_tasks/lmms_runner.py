@@ -149,7 +149,8 @@ def _task_list(argv: Sequence[str]) -> list[str]:
 
 def run_lmms_cli(argv: Sequence[str], *, output: str | Path, env: Mapping[str, str] | None = None,
                  timeout: float | None = None) -> dict[str, Any]:
-    """Run `python -m lmms_eval ARGV --include_path <tasks> --output_path OUTPUT`; check and return its results."""
+    """Run `python -m lmms_eval ARGV --include_path <tasks> --output_path OUTPUT`; check and return its
+    results."""
     output = Path(output)
     command = [sys.executable, "-m", "lmms_eval", *argv, "--include_path", str(tasks_path("lmms")),
                "--output_path", str(output)]
@@ -169,7 +170,8 @@ def run_lmms_cli(argv: Sequence[str], *, output: str | Path, env: Mapping[str, s
 
 
 def lmms_main(argv: list[str]) -> int:
-    """`python -m fairreason_tasks.lmms_runner --output DIR <lmms-eval arguments>`: exit 1 with the reason on failure."""
+    """`python -m fairreason_tasks.lmms_runner --output DIR <lmms-eval arguments>`: exit 1 with the reason
+    on failure."""
     if len(argv) < 2 or argv[0] != "--output":
         print("usage: python -m fairreason_tasks.lmms_runner --output DIR <lmms-eval arguments>", file=sys.stderr)
         return 2

@@ -81,7 +81,8 @@ def unlink_tasks(target_root: Path | None = None) -> bool:
 def tasks_path_main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(
         prog="fairreason tasks-path",
-        description="Print the folder to give lm-eval's --include_path (or lmms-eval's, with --harness lmms).")
+        description="Print the folder to give lm-eval's --include_path (or lmms-eval's, with "
+                    "--harness lmms).")
     parser.add_argument("--harness", choices=["lm_eval", "lmms"], default="lm_eval")
     args = parser.parse_args(argv)
     print(tasks_path(args.harness))
@@ -103,7 +104,8 @@ def link_tasks_main(argv: list[str]) -> int:
 def unlink_tasks_main(argv: list[str]) -> int:
     argparse.ArgumentParser(
         prog="fairreason unlink-tasks",
-        description="Remove the stubs `fairreason link-tasks` wrote; a folder it did not write is left alone.",
+        description="Remove the stubs `fairreason link-tasks` wrote; a folder it did not write is "
+                    "left alone.",
     ).parse_args(argv)
     removed = unlink_tasks()
     print("removed the fairreason task links" if removed else "no fairreason task links to remove", file=sys.stderr)

@@ -98,7 +98,8 @@ def launch_script(engine: str, output: Path) -> str:
         command = f"python3 -m verl.trainer.main_ppo \\\n    {overrides} \"$@\""
     else:
         command = f"python3 -m verl.trainer.main config={shlex.quote(str(config))} \"$@\"  # EasyR1's entry point"
-    return f"#!/usr/bin/env bash\n# Written by `fairreason export --engine {engine}`; extra overrides may follow.\nset -euo pipefail\n{command}\n"
+    return (f"#!/usr/bin/env bash\n# Written by `fairreason export --engine {engine}`; "
+            f"extra overrides may follow.\nset -euo pipefail\n{command}\n")
 
 
 def export(recipe_name: str, engine: str, output: str | Path, *, data_dir: str | Path | None = None,

@@ -96,7 +96,8 @@ def _cached_key(out: Path) -> str | None:
 
 def train_bpe_tokenizer(corpus: list[str], *, vocab_size: int, special_tokens: Sequence[str],
                         chat_template: str, model_max_length: int):
-    """A byte-level BPE tokenizer trained on `corpus`, ChatML eos/pad, the thinking tags as ordinary tokens."""
+    """A byte-level BPE tokenizer trained on `corpus`, ChatML eos/pad, the thinking tags as ordinary
+    tokens."""
     from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
 

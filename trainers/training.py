@@ -88,7 +88,8 @@ def _run_vision_training(paradigm: str, recipe: Recipe, output_dir: Path, *, dat
 
 
 def prerequisite_sft(recipe_name: str, output: Path, **mix_options) -> Path:
-    """An SFT checkpoint another run starts from (GRPO warm start, distillation teacher); reused once finished."""
+    """An SFT checkpoint another run starts from (GRPO warm start, distillation teacher); reused once
+    finished."""
     if (output / RUN_RECORD).is_file():
         return output
     return run_training("sft", recipe_name, output, **mix_options)

@@ -27,7 +27,8 @@ def browser():
     sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -e '.[test]')")
     executable = _chromium()
     if executable is None:
-        pytest.skip("no Chromium found (apt-get install -y chromium, or set FAIRREASON_CHROMIUM): browser tests skipped")
+        pytest.skip("no Chromium found (apt-get install -y chromium, or set FAIRREASON_CHROMIUM): "
+            "browser tests skipped")
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=executable, headless=True,
                                              args=["--no-sandbox", "--disable-gpu"])

@@ -11,7 +11,8 @@ import pytest
 from studies import paper_checkpoints as paper
 
 TEXT_CONFIG = Path(__file__).resolve().parents[2] / "harness_configs" / "text_vllm_thinking.yaml"
-# name -> (reasoning, s_AMB): GRPO keeps 0.72 / 0.80 = 90 % of the reasoning, |s_AMB| 0.18 vs 0.20 = 10 % lower
+# name -> (reasoning, s_AMB): GRPO keeps 0.72 / 0.80 = 90 % of the reasoning,
+# |s_AMB| 0.18 vs 0.20 = 10 % lower
 MEASURED = {"Qwen3-8B": (0.80, 0.20), "Qwen3-8B-GRPO-20percent": (0.72, 0.18),
             "Qwen3-8B-Distillation-20percent": (0.60, -0.10), "Qwen2.5-VL-7B-Instruct": (0.50, 0.40),
             "Qwen2.5-VL-7B-GRPO-20percent": (0.45, 0.30), "Qwen2.5-VL-7B-Distillation-20percent": (0.40, 0.44)}

@@ -111,7 +111,8 @@ def test_a_failed_cell_is_reported_and_does_not_stop_the_next(
     def fake_trainer(settings: sweep.SweepSettings, cell: sweep.Cell, checkpoint: Path) -> list[str]:
         """Cell r0 dies from SIGKILL mid-training; cell r1 'trains' by copying a real checkpoint."""
         if cell.ratio == 0.0:
-            script = "import os, signal; print('half-way through step 1', flush=True); os.kill(os.getpid(), signal.SIGKILL)"
+            script = ("import os, signal; print('half-way through step 1', flush=True); "
+                      "os.kill(os.getpid(), signal.SIGKILL)")
             return [sys.executable, "-c", script]
         script = f"import shutil; shutil.copytree({str(trained_elsewhere)!r}, {str(checkpoint)!r})"
         return [sys.executable, "-c", script]

@@ -46,8 +46,8 @@ out, name, ratio = pathlib.Path(sys.argv[1]), sys.argv[2], float(sys.argv[3])
 out.mkdir(parents=True, exist_ok=True)
 tasks = {"fairreason_bbq_heldout": {"bias_score_ambig": 0.4 - 0.3 * ratio, "bias_score_disambig": 0.1},
          "fairreason_math500": {"acc": 0.8 - 0.2 * ratio}}
-(out / "scores.json").write_text(json.dumps({"model": {"name": name},
-                                             "run": {"paradigm": "sft", "debias_ratio": ratio}, "tasks": tasks}))
+payload = {"model": {"name": name}, "run": {"paradigm": "sft", "debias_ratio": ratio}, "tasks": tasks}
+(out / "scores.json").write_text(json.dumps(payload))
 """
 
 

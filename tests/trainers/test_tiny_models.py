@@ -29,7 +29,8 @@ def test_loads_and_applies_chat_template(tiny_model_dir: Path) -> None:
         [*chat, {"role": "assistant", "content": answer}], return_dict=True, return_assistant_tokens_mask=True
     )
     assistant_ids = [i for i, m in zip(rendered["input_ids"], rendered["assistant_masks"], strict=True) if m]
-    # The loss mask covers exactly the answer and its end-of-turn token (what TRL's assistant_only_loss trains).
+    # The loss mask covers exactly the answer and its end-of-turn token (what TRL's assistant_only_loss
+    # trains).
     assert tokenizer.decode(assistant_ids) == answer + "<|im_end|>\n"
 
     ids = tokenizer(" ".join(ORDINARY_TOKENS))["input_ids"]
