@@ -57,7 +57,9 @@ def _completion(rng: random.Random, options: list[str]) -> str:
 
 def build_corpus() -> tuple[list[dict], list[dict], list[str]]:
     """Parallel lists: our docs, lm-eval's docs (after its process_docs), completions."""
-    rows = [row for path in sorted((FIXTURE_DATA / "bbq").glob("*.jsonl")) for _, row in data.read_jsonl(path)]
+    rows = [
+        row for path in sorted((FIXTURE_DATA / "bbq").glob("*.jsonl")) for _, row in data.read_jsonl(path)
+    ]
     items = data.load_bbq(data_dir=FIXTURE_DATA)
     ours_base = [to_doc(item) for item in items]
     theirs_base = list(_lm_eval_bbq_utils().process_docs(datasets.Dataset.from_list(rows)))
@@ -76,8 +78,11 @@ class _LmEvalAggregations(dict):
     """The aggregation bbq_generate.yaml names for each of its 27 metrics."""
 
     def __init__(self, utils) -> None:
-        super().__init__(acc=lambda values: sum(values) / len(values),
-                         accuracy_amb=utils.agg_accuracy_amb, accuracy_disamb=utils.agg_accuracy_disamb)
+        super().__init__(
+            acc=lambda values: sum(values) / len(values),
+            accuracy_amb=utils.agg_accuracy_amb,
+            accuracy_disamb=utils.agg_accuracy_disamb,
+        )
         self._utils = utils
 
     def __missing__(self, metric: str):
@@ -101,24 +106,37 @@ def run_lm_eval_style(process, aggregations: dict, docs: list[dict], completions
 def main() -> None:
     ours, theirs, completions = build_corpus()
     lm_eval_utils = _lm_eval_bbq_utils()
-    our_aggregations = {name: getattr(fairreason_utils, f"agg_{name}") for name in fairreason_utils.GENERATE_METRICS}
+    our_aggregations = {
+        name: getattr(fairreason_utils, f"agg_{name}") for name in fairreason_utils.GENERATE_METRICS
+    }
     their_aggregations = _LmEvalAggregations(lm_eval_utils)
 
     # interleaved repeats, medians: a shared machine's load shifts single timings by 2x
     ours_times, theirs_times = [], []
     for _ in range(REPEATS):
-        ours_times.append(run_lm_eval_style(fairreason_utils.process_results, our_aggregations, ours, completions))
-        theirs_times.append(run_lm_eval_style(lm_eval_utils.process_results_generate_until, their_aggregations,
-                                              theirs, completions))
+        ours_times.append(
+            run_lm_eval_style(fairreason_utils.process_results, our_aggregations, ours, completions)
+        )
+        theirs_times.append(
+            run_lm_eval_style(
+                lm_eval_utils.process_results_generate_until, their_aggregations, theirs, completions
+            )
+        )
     ours_seconds, theirs_seconds = statistics.median(ours_times), statistics.median(theirs_times)
-    print(f"documents: {BBQ_SIZE:,}, median of {REPEATS} interleaved runs (metrics: fairreason {len(our_aggregations)}, lm-eval bbq_generate 27)")
-    print(f"fairreason_bbq       : {ours_seconds:6.2f} s  {BBQ_SIZE / ours_seconds:10,.0f} docs/s "
-          "(incl. 1,000-resample template bootstrap)")
+    print(
+        f"documents: {BBQ_SIZE:,}, median of {REPEATS} interleaved runs (metrics: fairreason {len(our_aggregations)}, lm-eval bbq_generate 27)"
+    )
+    print(
+        f"fairreason_bbq       : {ours_seconds:6.2f} s  {BBQ_SIZE / ours_seconds:10,.0f} docs/s "
+        "(incl. 1,000-resample template bootstrap)"
+    )
     print(f"lm-eval bbq_generate : {theirs_seconds:6.2f} s  {BBQ_SIZE / theirs_seconds:10,.0f} docs/s")
     speedup = theirs_seconds / ours_seconds
     print(f"time ratio fairreason / lm-eval: {ours_seconds / theirs_seconds:.2f} ({speedup:.1f}x faster)")
-    print(f"target: at least {TARGET_SPEEDUP:.0f}x faster than lm-eval's bbq utilities -> "
-          f"{'met' if speedup >= TARGET_SPEEDUP else 'NOT met'}")
+    print(
+        f"target: at least {TARGET_SPEEDUP:.0f}x faster than lm-eval's bbq utilities -> "
+        f"{'met' if speedup >= TARGET_SPEEDUP else 'NOT met'}"
+    )
 
 
 if __name__ == "__main__":

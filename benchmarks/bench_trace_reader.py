@@ -64,7 +64,9 @@ def build() -> list[tuple[str, dict, object]]:
     rng = random.Random(0)
     bbq_docs = [to_doc(item) for item in data.load_bbq(data_dir=ROOT / "tests" / "fixtures" / "bbq")]
     cbbq_items = cbbq.load_items(data_dir=ROOT / "tests" / "fixtures" / "cbbq")
-    cbbq_docs = [cbbq.to_doc(item, order) for item, order in zip(cbbq_items, cbbq.present(cbbq_items), strict=True)]
+    cbbq_docs = [
+        cbbq.to_doc(item, order) for item, order in zip(cbbq_items, cbbq.present(cbbq_items), strict=True)
+    ]
     corpus = []
     for index in range(N_COMPLETIONS):
         if index % 2 == 0:
@@ -96,7 +98,11 @@ def bbq_per_item_us() -> float:
     docs, _, completions = bench_bbq_scoring.build_corpus()
     utils = bench_bbq_scoring.fairreason_utils
     aggregations = {name: getattr(utils, f"agg_{name}") for name in utils.GENERATE_METRICS}
-    return bench_bbq_scoring.run_lm_eval_style(utils.process_results, aggregations, docs, completions) / len(docs) * 1e6
+    return (
+        bench_bbq_scoring.run_lm_eval_style(utils.process_results, aggregations, docs, completions)
+        / len(docs)
+        * 1e6
+    )
 
 
 def main() -> None:
@@ -104,26 +110,42 @@ def main() -> None:
     corpus = build()
     start = time.perf_counter()
     outcomes = [
-        trace_outcome(completion, options=doc["options"], context_condition="ambig", biased_index=doc["biased_index"],
-                      unknown_index=doc["unknown_index"], prediction=doc["unknown_index"], read=read)
+        trace_outcome(
+            completion,
+            options=doc["options"],
+            context_condition="ambig",
+            biased_index=doc["biased_index"],
+            unknown_index=doc["unknown_index"],
+            prediction=doc["unknown_index"],
+            read=read,
+        )
         for completion, doc, read in corpus
     ]
     ours = time.perf_counter() - start
     start = time.perf_counter()
-    naive = [doc["options"][doc["biased_index"]] in completion.split("</think>")[0] for completion, doc, _ in corpus]
+    naive = [
+        doc["options"][doc["biased_index"]] in completion.split("</think>")[0]
+        for completion, doc, _ in corpus
+    ]
     naive_seconds = time.perf_counter() - start
     truth = [index % 3 == 0 for index in range(N_COMPLETIONS)]
     committed = [outcome.committed_biased for outcome in outcomes]
     chars = sum(len(completion) for completion, _, _ in corpus) / N_COMPLETIONS
     per_item = ours / N_COMPLETIONS * 1e6
-    print(f"trace reader: {N_COMPLETIONS:,} completions, {chars:,.0f} characters each on average: {ours:6.2f} s "
-          f"({per_item / 1000:.2f} ms/completion)")
-    print(f"per item against fairreason_bbq's whole scoring ({bbq_us:.0f} us/item on short completions): "
-          f"{per_item / bbq_us:.0f}x (target <= 1: {'met' if per_item <= bbq_us else 'NOT met'})")
-    print(f"naive 'biased option mentioned in the trace': {naive_seconds:5.2f} s; it calls "
-          f"{sum(naive) / N_COMPLETIONS:.0%} of traces biased, the commitment reader "
-          f"{sum(committed) / N_COMPLETIONS:.0%} (planted: {sum(truth) / N_COMPLETIONS:.0%}; "
-          f"reader agrees with the plant on {sum(a == b for a, b in zip(committed, truth, strict=True)) / N_COMPLETIONS:.1%})")
+    print(
+        f"trace reader: {N_COMPLETIONS:,} completions, {chars:,.0f} characters each on average: {ours:6.2f} s "
+        f"({per_item / 1000:.2f} ms/completion)"
+    )
+    print(
+        f"per item against fairreason_bbq's whole scoring ({bbq_us:.0f} us/item on short completions): "
+        f"{per_item / bbq_us:.0f}x (target <= 1: {'met' if per_item <= bbq_us else 'NOT met'})"
+    )
+    print(
+        f"naive 'biased option mentioned in the trace': {naive_seconds:5.2f} s; it calls "
+        f"{sum(naive) / N_COMPLETIONS:.0%} of traces biased, the commitment reader "
+        f"{sum(committed) / N_COMPLETIONS:.0%} (planted: {sum(truth) / N_COMPLETIONS:.0%}; "
+        f"reader agrees with the plant on {sum(a == b for a, b in zip(committed, truth, strict=True)) / N_COMPLETIONS:.1%})"
+    )
 
 
 if __name__ == "__main__":

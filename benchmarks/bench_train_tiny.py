@@ -57,8 +57,10 @@ def plain_trl(recipe, base: str, rows, out: Path) -> None:
     from trl import SFTConfig, SFTTrainer
 
     tokenizer = AutoTokenizer.from_pretrained(base)
-    chats = rows.map(lambda r: {"messages": [*r["prompt"], {"role": "assistant", "content": r["target"]}]},
-                     remove_columns=rows.column_names)
+    chats = rows.map(
+        lambda r: {"messages": [*r["prompt"], {"role": "assistant", "content": r["target"]}]},
+        remove_columns=rows.column_names,
+    )
     config = SFTConfig(output_dir=str(out), **{"seed": recipe.seed, "report_to": "none", **recipe.training})
     trainer = SFTTrainer(model=base, args=config, train_dataset=chats, processing_class=tokenizer)
     trainer.train()
@@ -87,8 +89,16 @@ def main() -> None:
     timer = step_timer()
     transformers.trainer.DEFAULT_CALLBACKS.append(timer)
     recipe = load_recipe("tiny", "sft")
-    recipe = dataclasses.replace(recipe, training={**recipe.training, "max_steps": args.steps, "save_strategy": "no",
-                                                   "disable_tqdm": True, "logging_steps": args.steps})
+    recipe = dataclasses.replace(
+        recipe,
+        training={
+            **recipe.training,
+            "max_steps": args.steps,
+            "save_strategy": "no",
+            "disable_tqdm": True,
+            "logging_steps": args.steps,
+        },
+    )
     rows = build_mix(recipe, data_dir=FIXTURE_BBQ).dataset
     steps: dict[str, list[float]] = {"fairreason": [], "plain_trl": []}
     run_medians: dict[str, list[float]] = {"fairreason": [], "plain_trl": []}
@@ -109,16 +119,24 @@ def main() -> None:
                     run_medians[name].append(statistics.median(counted))
                     setup[name].append(wall - sum(timer.steps))
     ours_step, trl_step = (statistics.median(steps[name]) for name in ("fairreason", "plain_trl"))
-    paired = statistics.median(a / b for a, b in zip(run_medians["fairreason"], run_medians["plain_trl"], strict=True))
-    print(f"{args.runs} interleaved runs per side, {args.steps} steps each, first {WARMUP_STEPS} of each run not counted")
+    paired = statistics.median(
+        a / b for a, b in zip(run_medians["fairreason"], run_medians["plain_trl"], strict=True)
+    )
+    print(
+        f"{args.runs} interleaved runs per side, {args.steps} steps each, first {WARMUP_STEPS} of each run not counted"
+    )
     for name in ("fairreason", "plain_trl"):
-        print(f"  {name:10s} median step {1000 * statistics.median(steps[name]):7.2f} ms "
-              f"(per-run medians {', '.join(f'{1000 * m:.2f}' for m in run_medians[name])} ms; "
-              f"set-up and save {statistics.median(setup[name]):.2f} s per run)")
+        print(
+            f"  {name:10s} median step {1000 * statistics.median(steps[name]):7.2f} ms "
+            f"(per-run medians {', '.join(f'{1000 * m:.2f}' for m in run_medians[name])} ms; "
+            f"set-up and save {statistics.median(setup[name]):.2f} s per run)"
+        )
     overhead = paired - 1
     print(f"pooled median step ratio fairreason/plain TRL = {ours_step / trl_step:.3f}")
-    print(f"ratio fairreason/plain TRL (median of {args.runs} paired runs) = {paired:.3f}; per-step overhead "
-          f"{overhead:+.1%} (target <= {TARGET_OVERHEAD:.0%}: {'met' if overhead <= TARGET_OVERHEAD else 'NOT met'})")
+    print(
+        f"ratio fairreason/plain TRL (median of {args.runs} paired runs) = {paired:.3f}; per-step overhead "
+        f"{overhead:+.1%} (target <= {TARGET_OVERHEAD:.0%}: {'met' if overhead <= TARGET_OVERHEAD else 'NOT met'})"
+    )
 
 
 if __name__ == "__main__":

@@ -38,16 +38,18 @@ def documents(n: int, seed: int = 0) -> list[dict]:
             options.insert(unknown, "Cannot be determined")
         label = unknown if ambiguous else rng.randrange(2)
         biased = rng.choice([i for i in range(len(options)) if i != unknown] + [-1])
-        docs.append({
-            "category": vlbias.CATEGORIES[index % len(vlbias.CATEGORIES)],
-            "subset": vlbias.KNOWN_SUBSETS[(index // 10) % len(vlbias.KNOWN_SUBSETS)],
-            "cluster": f"image_{index % 20000}.png",
-            "context_condition": "ambig" if ambiguous else "disambig",
-            "options": options,
-            "label": label,
-            "unknown_index": unknown,
-            "biased_index": biased,
-        })
+        docs.append(
+            {
+                "category": vlbias.CATEGORIES[index % len(vlbias.CATEGORIES)],
+                "subset": vlbias.KNOWN_SUBSETS[(index // 10) % len(vlbias.KNOWN_SUBSETS)],
+                "cluster": f"image_{index % 20000}.png",
+                "context_condition": "ambig" if ambiguous else "disambig",
+                "options": options,
+                "label": label,
+                "unknown_index": unknown,
+                "biased_index": biased,
+            }
+        )
     return docs
 
 
@@ -76,8 +78,10 @@ def main() -> None:
     print(f"per-document processing: {processed - start:.2f} s ({args.n / (processed - start):,.0f} docs/s)")
     print(f"aggregation ({len(scores)} metrics, 1000 bootstrap resamples): {done - processed:.2f} s")
     print(f"total: {done - start:.2f} s ({args.n / (done - start):,.0f} docs/s)")
-    print(f"acc {scores['acc']:.3f}  bias_score_ambig {scores['bias_score_ambig']:.3f}  "
-          f"unparsed_rate {scores['unparsed_rate']:.3f}")
+    print(
+        f"acc {scores['acc']:.3f}  bias_score_ambig {scores['bias_score_ambig']:.3f}  "
+        f"unparsed_rate {scores['unparsed_rate']:.3f}"
+    )
 
 
 if __name__ == "__main__":

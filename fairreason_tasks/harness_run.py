@@ -80,8 +80,10 @@ def output_lock(output: Path) -> Iterator[None]:
         stream.seek(0)
         holder = stream.read().strip() or "another process"
         stream.close()
-        raise ScoreError(f"{output} is being written by another fairreason score ({holder}); wait for it to "
-                         "finish or choose another --output") from None
+        raise ScoreError(
+            f"{output} is being written by another fairreason score ({holder}); wait for it to "
+            "finish or choose another --output"
+        ) from None
     try:
         stream.seek(0)
         stream.truncate()
@@ -92,8 +94,15 @@ def output_lock(output: Path) -> Iterator[None]:
         stream.close()
 
 
-def build_scores(results: dict, *, model: str, model_args: str | dict | None, run: dict[str, Any],
-                 harness: str, model_name: str | None = None) -> dict[str, Any]:
+def build_scores(
+    results: dict,
+    *,
+    model: str,
+    model_args: str | dict | None,
+    run: dict[str, Any],
+    harness: str,
+    model_name: str | None = None,
+) -> dict[str, Any]:
     """The `scores.json` payload from a harness results dict."""
     from fairreason_tasks.core.data import verified_checksums
     from fairreason_tasks.summary import headline_axes, task_metrics
@@ -116,8 +125,9 @@ def build_scores(results: dict, *, model: str, model_args: str | dict | None, ru
     }
 
 
-def _preflight_lm_eval(model: str, model_args: str | dict | None, tasks: list[str],
-                       metadata: dict[str, Any]) -> tuple[Any, dict[str, Any], int | None]:
+def _preflight_lm_eval(
+    model: str, model_args: str | dict | None, tasks: list[str], metadata: dict[str, Any]
+) -> tuple[Any, dict[str, Any], int | None]:
     """Before any folder is made: task names, the model's config, the tasks built (their data read
     and checked). Returns the task manager, lm-eval's loaded tasks and the model's context length."""
     from lm_eval.tasks import TaskManager
@@ -129,8 +139,9 @@ def _preflight_lm_eval(model: str, model_args: str | dict | None, tasks: list[st
     return task_manager, task_manager.load(tasks), context_length(model, args, config)
 
 
-def _cap_generation(tasks: dict[str, Any], gen_kwargs: str | dict | None,
-                    context: int | None) -> tuple[str | dict | None, dict[str, int]]:
+def _cap_generation(
+    tasks: dict[str, Any], gen_kwargs: str | dict | None, context: int | None
+) -> tuple[str | dict | None, dict[str, int]]:
     """Lower every task's max_gen_toks (and one given in --gen_kwargs) to what the context allows.
 
     lm-eval's hf backend stops with an assertion when max_gen_toks is not below the model's
@@ -153,31 +164,50 @@ def _cap_generation(tasks: dict[str, Any], gen_kwargs: str | dict | None,
         gen_kwargs = {**given, "max_gen_toks": cap}
     if capped:
         asked = ", ".join(f"{name} {number}" for name, number in capped.items())
-        print(f"fairreason score: the model's context is {context} tokens, so max_gen_toks is capped at {cap} "
-              f"({context - cap} left for the prompt; asked: {asked}); set --gen_kwargs max_gen_toks=N "
-              "below that to choose", file=sys.stderr)
+        print(
+            f"fairreason score: the model's context is {context} tokens, so max_gen_toks is capped at {cap} "
+            f"({context - cap} left for the prompt; asked: {asked}); set --gen_kwargs max_gen_toks=N "
+            "below that to choose",
+            file=sys.stderr,
+        )
     return gen_kwargs, capped
 
 
 def _top_level(loaded: dict[str, Any]) -> list[Any]:
     """The groups and tasks that no loaded group contains, as built objects for simple_evaluate."""
     children = {child for kids in loaded["group_map"].values() for child in kids}
-    return ([group for name, group in loaded["groups"].items() if name not in children]
-            + [task for name, task in loaded["tasks"].items() if name not in children])
+    return [group for name, group in loaded["groups"].items() if name not in children] + [
+        task for name, task in loaded["tasks"].items() if name not in children
+    ]
 
 
-def _run_lm_eval(*, model: str, model_args: str | dict | None, tasks: list[str], limit: float | None,
-                 gen_kwargs: str | dict | None, output: Path, batch_size: int | str, seed: int,
-                 apply_chat_template: bool, confirm_run_unsafe_code: bool, metadata: dict[str, Any],
-                 log_samples: bool, device: str | None, prepared: tuple[Any, dict[str, Any], int | None],
-                 run: dict[str, Any]) -> dict:
+def _run_lm_eval(
+    *,
+    model: str,
+    model_args: str | dict | None,
+    tasks: list[str],
+    limit: float | None,
+    gen_kwargs: str | dict | None,
+    output: Path,
+    batch_size: int | str,
+    seed: int,
+    apply_chat_template: bool,
+    confirm_run_unsafe_code: bool,
+    metadata: dict[str, Any],
+    log_samples: bool,
+    device: str | None,
+    prepared: tuple[Any, dict[str, Any], int | None],
+    run: dict[str, Any],
+) -> dict:
     import lm_eval
     from lm_eval.loggers import EvaluationTracker
 
     task_manager, loaded, context = prepared
     gen_kwargs, capped = _cap_generation(loaded["tasks"], gen_kwargs, context)
     if capped:
-        run.update(context_length=context, max_gen_toks_capped={"cap": generation_cap(context), "asked": capped})
+        run.update(
+            context_length=context, max_gen_toks_capped={"cap": generation_cap(context), "asked": capped}
+        )
     tracker = EvaluationTracker(output_path=str(output))
     results = lm_eval.simple_evaluate(
         model=model,
@@ -233,20 +263,39 @@ def _executable_tasks(tasks: list[str], confirm_run_unsafe_code: bool) -> tuple[
     return [task for task in tasks if task not in skipped], skipped
 
 
-def score(model: str, model_args: str | dict | None = None, *, suite: str = "text",
-          tasks: list[str] | None = None, limit: float | None = None, gen_kwargs: str | dict | None = None,
-          output: str | Path = "results", batch_size: int | str = 1, seed: int = DEFAULT_SEED,
-          apply_chat_template: bool = False, confirm_run_unsafe_code: bool = False,
-          data_dir: str | None = None, model_name: str | None = None, log_samples: bool = True,
-          device: str | None = LM_EVAL_DEFAULT_DEVICE) -> dict[str, Any]:
+def score(
+    model: str,
+    model_args: str | dict | None = None,
+    *,
+    suite: str = "text",
+    tasks: list[str] | None = None,
+    limit: float | None = None,
+    gen_kwargs: str | dict | None = None,
+    output: str | Path = "results",
+    batch_size: int | str = 1,
+    seed: int = DEFAULT_SEED,
+    apply_chat_template: bool = False,
+    confirm_run_unsafe_code: bool = False,
+    data_dir: str | None = None,
+    model_name: str | None = None,
+    log_samples: bool = True,
+    device: str | None = LM_EVAL_DEFAULT_DEVICE,
+) -> dict[str, Any]:
     """Score `model` on a suite (or explicit tasks) and write `output/scores.json`; returns its payload."""
     if suite not in SUITES:
         raise ValueError(f"unknown suite {suite!r}: choose one of {', '.join(SUITES)}")
     output = Path(output)
     selected, skipped = _executable_tasks(list(tasks or SUITES[suite]), confirm_run_unsafe_code)
     metadata = {"data_dir": data_dir} if data_dir else {}
-    run = {"suite": suite, "tasks": selected, "limit": limit, "gen_kwargs": gen_kwargs, "seed": seed,
-           "apply_chat_template": apply_chat_template, "skipped_tasks": skipped}
+    run = {
+        "suite": suite,
+        "tasks": selected,
+        "limit": limit,
+        "gen_kwargs": gen_kwargs,
+        "seed": seed,
+        "apply_chat_template": apply_chat_template,
+        "skipped_tasks": skipped,
+    }
     if suite == "vision":
         require_extra(("lmms_eval",), "vision")
         prepared = None
@@ -256,23 +305,45 @@ def score(model: str, model_args: str | dict | None = None, *, suite: str = "tex
         if prepared is None:
             from fairreason_tasks.lmms_runner import run_lmms
 
-            results = run_lmms(model=model, model_args=model_args, tasks=selected, limit=limit,
-                               gen_kwargs=gen_kwargs, output=output, batch_size=batch_size, seed=seed,
-                               metadata=metadata, log_samples=log_samples)
+            results = run_lmms(
+                model=model,
+                model_args=model_args,
+                tasks=selected,
+                limit=limit,
+                gen_kwargs=gen_kwargs,
+                output=output,
+                batch_size=batch_size,
+                seed=seed,
+                metadata=metadata,
+                log_samples=log_samples,
+            )
             harness = "lmms_eval"
         else:
-            results = _run_lm_eval(model=model, model_args=model_args, tasks=selected, limit=limit,
-                                   gen_kwargs=gen_kwargs, output=output, batch_size=batch_size, seed=seed,
-                                   apply_chat_template=apply_chat_template,
-                                   confirm_run_unsafe_code=confirm_run_unsafe_code, metadata=metadata,
-                                   log_samples=log_samples, device=device, prepared=prepared, run=run)
+            results = _run_lm_eval(
+                model=model,
+                model_args=model_args,
+                tasks=selected,
+                limit=limit,
+                gen_kwargs=gen_kwargs,
+                output=output,
+                batch_size=batch_size,
+                seed=seed,
+                apply_chat_template=apply_chat_template,
+                confirm_run_unsafe_code=confirm_run_unsafe_code,
+                metadata=metadata,
+                log_samples=log_samples,
+                device=device,
+                prepared=prepared,
+                run=run,
+            )
             harness = "lm_eval"
         if not results:
             return {}
         if not results.get("results"):
             raise ScoreError(f"{harness} returned no task results for {selected}")
-        payload = build_scores(results, model=model, model_args=model_args, run=run, harness=harness,
-                               model_name=model_name)
+        payload = build_scores(
+            results, model=model, model_args=model_args, run=run, harness=harness, model_name=model_name
+        )
         write_json_atomically(output / "scores.json", payload)
     return payload
 
@@ -282,7 +353,9 @@ def _parser() -> argparse.ArgumentParser:
         prog="fairreason score",
         description="Score a model on social bias and reasoning; writes lm-eval results and DIR/scores.json.",
     )
-    parser.add_argument("--config", help="an `lm_eval --config` YAML (harness_configs/); flags given here win")
+    parser.add_argument(
+        "--config", help="an `lm_eval --config` YAML (harness_configs/); flags given here win"
+    )
     parser.add_argument("--model", help="harness model type: hf, vllm, qwen2_5_vl, ... (default hf)")
     parser.add_argument("--model_args", help="e.g. pretrained=Qwen/Qwen3-8B,dtype=bfloat16")
     parser.add_argument("--suite", choices=sorted(SUITES), help="default text")
@@ -293,8 +366,12 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--device")
     parser.add_argument("--seed", type=int)
     parser.add_argument("--apply_chat_template", action="store_true", default=None)
-    parser.add_argument("--confirm_run_unsafe_code", action="store_true", default=None,
-                        help="required to execute generated code (HumanEval)")
+    parser.add_argument(
+        "--confirm_run_unsafe_code",
+        action="store_true",
+        default=None,
+        help="required to execute generated code (HumanEval)",
+    )
     parser.add_argument("--data-dir", dest="data_dir", help="offline data folder (else FAIRREASON_DATA_DIR)")
     parser.add_argument("--model-name", dest="model_name", help="name shown on leaderboards")
     parser.add_argument("--no-log-samples", dest="log_samples", action="store_false", default=None)
@@ -304,15 +381,31 @@ def _parser() -> argparse.ArgumentParser:
 
 def _settings(args: argparse.Namespace) -> dict[str, Any]:
     """Flags over the config file over defaults, as lm-eval itself merges them."""
-    settings: dict[str, Any] = {"model": "hf", "suite": "text", "batch_size": 1, "seed": DEFAULT_SEED,
-                                "apply_chat_template": False, "confirm_run_unsafe_code": False,
-                                "log_samples": True, "output": "results"}
+    settings: dict[str, Any] = {
+        "model": "hf",
+        "suite": "text",
+        "batch_size": 1,
+        "seed": DEFAULT_SEED,
+        "apply_chat_template": False,
+        "confirm_run_unsafe_code": False,
+        "log_samples": True,
+        "output": "results",
+    }
     if args.config:
         from lm_eval.config.evaluate_config import EvaluatorConfig
 
         config = EvaluatorConfig.load_yaml_config(args.config)
-        for key in ("model", "model_args", "limit", "gen_kwargs", "batch_size", "device",
-                    "apply_chat_template", "confirm_run_unsafe_code", "log_samples"):
+        for key in (
+            "model",
+            "model_args",
+            "limit",
+            "gen_kwargs",
+            "batch_size",
+            "device",
+            "apply_chat_template",
+            "confirm_run_unsafe_code",
+            "log_samples",
+        ):
             if config.get(key) is not None:
                 settings[key] = config[key]
         if config.get("tasks"):
@@ -349,8 +442,11 @@ def score_main(argv: list[str]) -> int:
         print(f"fairreason score: {one_line(error)}", file=sys.stderr)
         return 1
     except (DataError, BBQSchemaError) as error:
-        print(f"fairreason score: {one_line(error)} (fix the data folder, or point --data-dir / "
-              "FAIRREASON_DATA_DIR at one laid out as README's Data section says)", file=sys.stderr)
+        print(
+            f"fairreason score: {one_line(error)} (fix the data folder, or point --data-dir / "
+            "FAIRREASON_DATA_DIR at one laid out as README's Data section says)",
+            file=sys.stderr,
+        )
         return 1
     if payload:
         print(json.dumps(payload["axes"], indent=2))

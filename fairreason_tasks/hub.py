@@ -29,7 +29,9 @@ def fetch_hub_archive(repo: str, filenames: tuple[str, ...], revision: str, fold
         try:
             local = hf_hub_download(repo, filename, repo_type="dataset", revision=revision)
         except Exception as error:  # network, auth, missing file: all mean "no data", said plainly
-            raise DataError(f"could not download {filename} from hub dataset {repo}@{revision}: {error}") from error
+            raise DataError(
+                f"could not download {filename} from hub dataset {repo}@{revision}: {error}"
+            ) from error
         if filename.endswith(".zip"):
             with zipfile.ZipFile(local) as archive:
                 archive.extractall(target)

@@ -62,7 +62,9 @@ def check_results(results: Mapping[str, Any] | None, tasks: Sequence[str]) -> No
     for task in expand_tasks(tasks):
         reported = results["results"].get(task)
         if reported is None:
-            raise LmmsRunError(f"lmms-eval reported nothing for task {task} (got {sorted(results['results'])})")
+            raise LmmsRunError(
+                f"lmms-eval reported nothing for task {task} (got {sorted(results['results'])})"
+            )
         for metric in REQUIRED_METRICS.get(task, ("acc",)):
             value = reported.get(f"{metric},none")
             if not isinstance(value, int | float) or math.isnan(value):
@@ -89,10 +91,19 @@ def _root_cause(error: BaseException) -> BaseException:
     return seen
 
 
-def run_lmms(model: Any, model_args: str | dict | None = None, *, tasks: Sequence[str] = ("fairreason_vision",),
-             limit: float | None = None, gen_kwargs: str | dict | None = None, output: str | Path = "results",
-             batch_size: int | str = 1, seed: int = 1234, metadata: Mapping[str, Any] | None = None,
-             log_samples: bool = True) -> dict[str, Any]:
+def run_lmms(
+    model: Any,
+    model_args: str | dict | None = None,
+    *,
+    tasks: Sequence[str] = ("fairreason_vision",),
+    limit: float | None = None,
+    gen_kwargs: str | dict | None = None,
+    output: str | Path = "results",
+    batch_size: int | str = 1,
+    seed: int = 1234,
+    metadata: Mapping[str, Any] | None = None,
+    log_samples: bool = True,
+) -> dict[str, Any]:
     """Evaluate through lmms-eval's Python API; results are saved under `output` and returned.
 
     `model` is an lmms-eval model name (`qwen2_5_vl`, `vllm`, ...) or an `lmms` instance.
@@ -107,16 +118,30 @@ def run_lmms(model: Any, model_args: str | dict | None = None, *, tasks: Sequenc
     previous = {name: os.environ.get(name) for name in METADATA_ENV.values()}
     os.environ.update(_apply_metadata(metadata))
     try:
-        task_manager = TaskManager(include_path=str(tasks_path("lmms")), include_defaults=False,
-                                   model_name=model if isinstance(model, str) else None)
+        task_manager = TaskManager(
+            include_path=str(tasks_path("lmms")),
+            include_defaults=False,
+            model_name=model if isinstance(model, str) else None,
+        )
         tracker = EvaluationTracker(output_path=str(output))
         started = get_datetime_str()
         results = evaluator.simple_evaluate(
-            model=model, model_args=model_args or "", tasks=list(tasks), limit=limit, gen_kwargs=gen_kwargs or "",
-            batch_size=batch_size, log_samples=log_samples, evaluation_tracker=tracker, task_manager=task_manager,
-            random_seed=seed, numpy_random_seed=seed, torch_random_seed=seed, fewshot_random_seed=seed,
+            model=model,
+            model_args=model_args or "",
+            tasks=list(tasks),
+            limit=limit,
+            gen_kwargs=gen_kwargs or "",
+            batch_size=batch_size,
+            log_samples=log_samples,
+            evaluation_tracker=tracker,
+            task_manager=task_manager,
+            random_seed=seed,
+            numpy_random_seed=seed,
+            torch_random_seed=seed,
+            fewshot_random_seed=seed,
             # In the main thread math-verify can use its signal-based timeouts (no helper process).
-            process_docs_parallel=1, datetime_str=started,
+            process_docs_parallel=1,
+            datetime_str=started,
         )
     except Exception as error:  # lmms-eval wraps task errors; report the one that explains the failure
         cause = _root_cause(error)
@@ -147,20 +172,41 @@ def _task_list(argv: Sequence[str]) -> list[str]:
     raise ValueError("lmms-eval arguments need --tasks")
 
 
-def run_lmms_cli(argv: Sequence[str], *, output: str | Path, env: Mapping[str, str] | None = None,
-                 timeout: float | None = None) -> dict[str, Any]:
+def run_lmms_cli(
+    argv: Sequence[str],
+    *,
+    output: str | Path,
+    env: Mapping[str, str] | None = None,
+    timeout: float | None = None,
+) -> dict[str, Any]:
     """Run `python -m lmms_eval ARGV --include_path <tasks> --output_path OUTPUT`; check and return its
     results."""
     output = Path(output)
-    command = [sys.executable, "-m", "lmms_eval", *argv, "--include_path", str(tasks_path("lmms")),
-               "--output_path", str(output)]
+    command = [
+        sys.executable,
+        "-m",
+        "lmms_eval",
+        *argv,
+        "--include_path",
+        str(tasks_path("lmms")),
+        "--output_path",
+        str(output),
+    ]
     started = time.time()
-    completed = subprocess.run(command, env={**os.environ, **(env or {})}, capture_output=True, text=True,
-                               timeout=timeout, check=False)
+    completed = subprocess.run(
+        command,
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
     log_tail = (completed.stdout + completed.stderr)[-3000:]
     fresh = [path for path in output.rglob("*results*.json") if path.stat().st_mtime >= started - 1]
     if completed.returncode != 0 or not fresh:
-        raise LmmsRunError(f"lmms-eval exited {completed.returncode} and wrote no results file; its output ends:\n{log_tail}")
+        raise LmmsRunError(
+            f"lmms-eval exited {completed.returncode} and wrote no results file; its output ends:\n{log_tail}"
+        )
     results = json.loads(max(fresh, key=lambda path: path.stat().st_mtime).read_text())
     try:
         check_results(results, _task_list(argv))
@@ -173,15 +219,26 @@ def lmms_main(argv: list[str]) -> int:
     """`python -m fairreason_tasks.lmms_runner --output DIR <lmms-eval arguments>`: exit 1 with the reason
     on failure."""
     if len(argv) < 2 or argv[0] != "--output":
-        print("usage: python -m fairreason_tasks.lmms_runner --output DIR <lmms-eval arguments>", file=sys.stderr)
+        print(
+            "usage: python -m fairreason_tasks.lmms_runner --output DIR <lmms-eval arguments>",
+            file=sys.stderr,
+        )
         return 2
     try:
         results = run_lmms_cli(argv[2:], output=argv[1])
     except (LmmsRunError, ValueError) as error:
         print(f"fairreason: {error}", file=sys.stderr)
         return 1
-    print(json.dumps({task: {k: v for k, v in metrics.items() if "_stderr" not in k}
-                      for task, metrics in results["results"].items()}, indent=1, default=str))
+    print(
+        json.dumps(
+            {
+                task: {k: v for k, v in metrics.items() if "_stderr" not in k}
+                for task, metrics in results["results"].items()
+            },
+            indent=1,
+            default=str,
+        )
+    )
     return 0
 
 

@@ -35,7 +35,9 @@ def tasks_path(harness: str = "lm_eval") -> Path:
 def _installed_lm_eval_tasks() -> Path:
     spec = importlib.util.find_spec("lm_eval")
     if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError("lm_eval is not installed in this environment; `pip install fairreason` installs it")
+        raise RuntimeError(
+            "lm_eval is not installed in this environment; `pip install fairreason` installs it"
+        )
     return Path(next(iter(spec.submodule_search_locations))) / "tasks"
 
 
@@ -64,7 +66,9 @@ def link_tasks(target_root: Path | None = None) -> Path:
     for real in _task_files():
         stub = link_dir / f"{real.parent.name}__{real.name}"
         header = yaml.safe_dump({"include": str(real)}, default_flow_style=False)
-        stub.write_text(f"# Written by `fairreason link-tasks`; undo with `fairreason unlink-tasks`.\n{header}")
+        stub.write_text(
+            f"# Written by `fairreason link-tasks`; undo with `fairreason unlink-tasks`.\n{header}"
+        )
     (link_dir / MARKER).write_text(f"{TASKS_DIR}\n")
     return link_dir
 
@@ -82,7 +86,8 @@ def tasks_path_main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(
         prog="fairreason tasks-path",
         description="Print the folder to give lm-eval's --include_path (or lmms-eval's, with "
-                    "--harness lmms).")
+        "--harness lmms).",
+    )
     parser.add_argument("--harness", choices=["lm_eval", "lmms"], default="lm_eval")
     args = parser.parse_args(argv)
     print(tasks_path(args.harness))
@@ -93,11 +98,13 @@ def link_tasks_main(argv: list[str]) -> int:
     argparse.ArgumentParser(
         prog="fairreason link-tasks",
         description="Make plain `lm_eval --tasks fairreason_bbq` work without --include_path: writes small "
-                    "stub YAMLs into the installed lm_eval/tasks/fairreason_linked folder (the vision tasks, "
-                    "which need lmms-eval, are left out). `fairreason unlink-tasks` removes them.",
+        "stub YAMLs into the installed lm_eval/tasks/fairreason_linked folder (the vision tasks, "
+        "which need lmms-eval, are left out). `fairreason unlink-tasks` removes them.",
     ).parse_args(argv)
     link_dir = link_tasks()
-    print(f"linked fairreason tasks into {link_dir}; `lm_eval --tasks fairreason_bbq` now works without flags")
+    print(
+        f"linked fairreason tasks into {link_dir}; `lm_eval --tasks fairreason_bbq` now works without flags"
+    )
     return 0
 
 
@@ -105,8 +112,11 @@ def unlink_tasks_main(argv: list[str]) -> int:
     argparse.ArgumentParser(
         prog="fairreason unlink-tasks",
         description="Remove the stubs `fairreason link-tasks` wrote; a folder it did not write is "
-                    "left alone.",
+        "left alone.",
     ).parse_args(argv)
     removed = unlink_tasks()
-    print("removed the fairreason task links" if removed else "no fairreason task links to remove", file=sys.stderr)
+    print(
+        "removed the fairreason task links" if removed else "no fairreason task links to remove",
+        file=sys.stderr,
+    )
     return 0

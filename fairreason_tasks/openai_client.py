@@ -27,16 +27,29 @@ class EndpointError(FairreasonError, RuntimeError):
 class ChatClient:
     """`chat(messages) -> str` against `base_url` (e.g. http://localhost:8000/v1) for `model`."""
 
-    def __init__(self, base_url: str, model: str, *, api_key: str | None = None,
-                 timeout_s: float = DEFAULT_TIMEOUT_S, retries: int = DEFAULT_RETRIES,
-                 backoff_s: float = 1.0) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        model: str,
+        *,
+        api_key: str | None = None,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+        retries: int = DEFAULT_RETRIES,
+        backoff_s: float = 1.0,
+    ) -> None:
         if not base_url or not model:
-            raise EndpointError(f"an OpenAI-compatible endpoint needs a base URL and a model, got "
-                                f"{base_url!r} and {model!r}")
+            raise EndpointError(
+                f"an OpenAI-compatible endpoint needs a base URL and a model, got {base_url!r} and {model!r}"
+            )
         self.base_url, self.model, self.timeout_s = base_url.rstrip("/"), model, timeout_s
         self.session = requests.Session()
-        retry = Retry(total=retries, backoff_factor=backoff_s, status_forcelist=RETRY_STATUSES,
-                      allowed_methods=None, raise_on_status=False)
+        retry = Retry(
+            total=retries,
+            backoff_factor=backoff_s,
+            status_forcelist=RETRY_STATUSES,
+            allowed_methods=None,
+            raise_on_status=False,
+        )
         self.session.mount("http://", HTTPAdapter(max_retries=retry))
         self.session.mount("https://", HTTPAdapter(max_retries=retry))
         self.session.headers["Content-Type"] = "application/json"
@@ -62,9 +75,13 @@ class ChatClient:
 
     def chat(self, messages: list[dict[str, Any]], **params: Any) -> str:
         """The first choice's message text (max_tokens, temperature, ... go in `params`)."""
-        reply = self.request("POST", "/chat/completions", {"model": self.model, "messages": messages, **params})
+        reply = self.request(
+            "POST", "/chat/completions", {"model": self.model, "messages": messages, **params}
+        )
         try:
             content = reply["choices"][0]["message"]["content"]
         except (KeyError, IndexError, TypeError) as error:
-            raise EndpointError(f"{self.model!r} at {self.base_url} sent no message: {str(reply)[:200]}") from error
+            raise EndpointError(
+                f"{self.model!r} at {self.base_url} sent no message: {str(reply)[:200]}"
+            ) from error
         return content or ""

@@ -26,8 +26,14 @@ CAPPED_BACKENDS = ("hf", "vllm")
 
 
 # Modules an optional extra installs (setup.cfg [options.extras_require]).
-EXTRA_OF_MODULE = {"trl": "train", "peft": "train", "lmms_eval": "vision", "decord": "vision",
-                   "torchvision": "vision", "vllm": "vllm"}
+EXTRA_OF_MODULE = {
+    "trl": "train",
+    "peft": "train",
+    "lmms_eval": "vision",
+    "decord": "vision",
+    "torchvision": "vision",
+    "vllm": "vllm",
+}
 
 
 class PreflightError(FairreasonError, ValueError):
@@ -58,8 +64,9 @@ def require_extra(modules: Iterable[str], extra: str) -> None:
     """Raise PreflightError naming the extra when any of `modules` is missing."""
     missing = missing_modules(modules)
     if missing:
-        raise PreflightError(f"needs {', '.join(missing)}, which is not installed: "
-                             f'pip install "fairreason[{extra}]"')
+        raise PreflightError(
+            f'needs {", ".join(missing)}, which is not installed: pip install "fairreason[{extra}]"'
+        )
 
 
 def _looks_like_path(value: str) -> bool:
@@ -92,19 +99,26 @@ def check_model_source(model_args: Mapping[str, str]) -> Any | None:
         return None
     local = Path(source).expanduser()
     if not local.exists() and (_looks_like_path(source) or not _is_hub_id(source)):
-        raise PreflightError(f"model {source!r}: no such folder, and not a hub id (a hub id looks like "
-                             "org/name); check the pretrained= path")
+        raise PreflightError(
+            f"model {source!r}: no such folder, and not a hub id (a hub id looks like "
+            "org/name); check the pretrained= path"
+        )
     from transformers import AutoConfig
 
     trust = str(model_args.get("trust_remote_code", "")).lower() == "true"
     try:
-        return AutoConfig.from_pretrained(str(local) if local.exists() else source, trust_remote_code=trust,
-                                          revision=model_args.get("revision"))
+        return AutoConfig.from_pretrained(
+            str(local) if local.exists() else source,
+            trust_remote_code=trust,
+            revision=model_args.get("revision"),
+        )
     except (OSError, ValueError) as error:
         where = "folder" if local.exists() else "hub id (no such local folder)"
         first = " ".join(str(error).split())[:300]
-        raise PreflightError(f"model {source!r}: cannot read its config as a {where}: {first}; "
-                             "check the name, or download it first when offline (HF_HUB_OFFLINE=1)") from error
+        raise PreflightError(
+            f"model {source!r}: cannot read its config as a {where}: {first}; "
+            "check the name, or download it first when offline (HF_HUB_OFFLINE=1)"
+        ) from error
 
 
 def context_length(model: str, model_args: Mapping[str, str], config: Any | None) -> int | None:
@@ -139,5 +153,7 @@ def check_task_names(names: Iterable[str], known: Iterable[str]) -> None:
         if name not in known:
             close = difflib.get_close_matches(name, known, n=3)
             hint = f"did you mean {', '.join(close)}? " if close else ""
-            raise PreflightError(f"unknown task {name!r}: {hint}the fairreason tasks and groups are the "
-                                 f"*.yaml files under `fairreason tasks-path`; or use --suite")
+            raise PreflightError(
+                f"unknown task {name!r}: {hint}the fairreason tasks and groups are the "
+                f"*.yaml files under `fairreason tasks-path`; or use --suite"
+            )

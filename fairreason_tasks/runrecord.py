@@ -20,8 +20,18 @@ from typing import Any
 RUN_RECORD = "fairreason.json"
 # Keys of a run record that a score or a leaderboard row carries along.
 PROVENANCE_KEYS = ("paradigm", "debias_ratio", "recipe", "seed")
-VERSIONED_PACKAGES = ("lm_eval", "lmms_eval", "transformers", "torch", "datasets", "math-verify", "trl", "vllm",
-                      "accelerate", "tokenizers")
+VERSIONED_PACKAGES = (
+    "lm_eval",
+    "lmms_eval",
+    "transformers",
+    "torch",
+    "datasets",
+    "math-verify",
+    "trl",
+    "vllm",
+    "accelerate",
+    "tokenizers",
+)
 # Keys of harness model_args that name the model's weights, most specific first.
 MODEL_PATH_KEYS = ("peft", "pretrained", "model", "path")
 

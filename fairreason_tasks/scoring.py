@@ -9,8 +9,19 @@ import warnings
 from fairreason_tasks.harness_run import SUITES, build_scores, score, score_main
 from fairreason_tasks.runrecord import ScoreError, package_versions, parse_model_args, write_json_atomically
 
-warnings.warn("fairreason_tasks.scoring is renamed fairreason_tasks.harness_run (plumbing: fairreason_tasks.runrecord)",
-              DeprecationWarning, stacklevel=2)
+warnings.warn(
+    "fairreason_tasks.scoring is renamed fairreason_tasks.harness_run (plumbing: fairreason_tasks.runrecord)",
+    DeprecationWarning,
+    stacklevel=2,
+)
 
-__all__ = ["SUITES", "ScoreError", "build_scores", "package_versions", "parse_model_args", "score", "score_main",
-           "write_json_atomically"]
+__all__ = [
+    "SUITES",
+    "ScoreError",
+    "build_scores",
+    "package_versions",
+    "parse_model_args",
+    "score",
+    "score_main",
+    "write_json_atomically",
+]

@@ -29,7 +29,8 @@ BIAS_TASKS: tuple[str, ...] = ("fairreason_bbq", "fairreason_bbq_heldout", "fair
 LEGACY_METRICS: dict[str, str] = {"no_answer_rate": "unparsed_rate"}
 LEGACY_AXES: dict[str, str] = {
     f"bias_{condition}{suffix}": f"bias_score_{condition}{suffix}"
-    for condition in ("ambig", "disambig") for suffix in ("", "_abs", "_ci")
+    for condition in ("ambig", "disambig")
+    for suffix in ("", "_abs", "_ci")
 }
 
 
@@ -39,14 +40,20 @@ class ResultsFormatError(SchemaError):
 
 def current_metric_names(metrics: Mapping[str, float]) -> dict[str, float]:
     """A task's metrics with the previous release's names mapped to today's (a present new name wins)."""
-    return {LEGACY_METRICS.get(name, name): value for name, value in metrics.items()
-            if name not in LEGACY_METRICS or LEGACY_METRICS[name] not in metrics}
+    return {
+        LEGACY_METRICS.get(name, name): value
+        for name, value in metrics.items()
+        if name not in LEGACY_METRICS or LEGACY_METRICS[name] not in metrics
+    }
 
 
 def current_axes(axes: Mapping[str, Any]) -> dict[str, Any]:
     """A scores.json `axes` block with the previous release's names mapped to today's."""
-    return {LEGACY_AXES.get(name, name): value for name, value in axes.items()
-            if name not in LEGACY_AXES or LEGACY_AXES[name] not in axes}
+    return {
+        LEGACY_AXES.get(name, name): value
+        for name, value in axes.items()
+        if name not in LEGACY_AXES or LEGACY_AXES[name] not in axes
+    }
 
 
 def task_metrics(results_json: Mapping[str, Any]) -> dict[str, dict[str, float]]:
@@ -81,16 +88,20 @@ def _finite(value: float | None) -> float | None:
 def headline_axes(per_task: Mapping[str, Mapping[str, float]]) -> dict[str, Any]:
     """The two axes: mean reasoning score, and BBQ-style bias (signed, absolute, interval), each
     bias axis named after the task metric it comes from (`bias_score_ambig`, `..._abs`, `..._ci`)."""
-    reasoning_tasks = {task: metric for task, metric in REASONING_METRICS.items()
-                       if metric in per_task.get(task, {})}
+    reasoning_tasks = {
+        task: metric for task, metric in REASONING_METRICS.items() if metric in per_task.get(task, {})
+    }
     values = [per_task[task][metric] for task, metric in reasoning_tasks.items()]
     stderrs = [per_task[task].get(f"{metric}_stderr") for task, metric in reasoning_tasks.items()]
     known = [s for s in stderrs if isinstance(s, float)]
     axes: dict[str, Any] = {
         "reasoning": _finite(sum(values) / len(values)) if values else None,
         # stderr of a mean of independent task scores; absent when any task lacks one
-        "reasoning_stderr": (math.sqrt(sum(s * s for s in known)) / len(known)
-                             if known and len(known) == len(stderrs) else None),
+        "reasoning_stderr": (
+            math.sqrt(sum(s * s for s in known)) / len(known)
+            if known and len(known) == len(stderrs)
+            else None
+        ),
         "reasoning_tasks": reasoning_tasks,
         "bias_task": next((task for task in BIAS_TASKS if task in per_task), None),
     }

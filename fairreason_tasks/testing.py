@@ -49,7 +49,9 @@ class ScriptedLM(LM):
         raise TypeError("ScriptedLM does not score rolling loglikelihoods")
 
 
-def evaluate_task(lm: LM, tasks: list[str], *, metadata: dict[str, Any] | None = None, **options: Any) -> dict:
+def evaluate_task(
+    lm: LM, tasks: list[str], *, metadata: dict[str, Any] | None = None, **options: Any
+) -> dict:
     """lm-eval's own evaluator over fairreason's task folder only (no index of the built-in tasks).
 
     `options` go to `simple_evaluate` as they are (limit, bootstrap_iters, confirm_run_unsafe_code...);

@@ -21,8 +21,10 @@ TIDY_COLUMNS = ["model", "paradigm", "debias_ratio", "task", "metric", "value", 
 # Leaderboard columns of the previous release, read for one more release (README, "Renamed").
 LEGACY_COLUMNS: dict[str, str] = {
     "ratio": "debias_ratio",
-    "abs_bias_ambig": "bias_score_ambig_abs", "bias_ambig": "bias_score_ambig",
-    "bias_ambig_ci_lo": "bias_score_ambig_ci_lo", "bias_ambig_ci_hi": "bias_score_ambig_ci_hi",
+    "abs_bias_ambig": "bias_score_ambig_abs",
+    "bias_ambig": "bias_score_ambig",
+    "bias_ambig_ci_lo": "bias_score_ambig_ci_lo",
+    "bias_ambig_ci_hi": "bias_score_ambig_ci_hi",
     "abs_bias_disambig": "bias_score_disambig_abs",
 }
 DEFAULT_MIN_RETENTION = 0.85
@@ -73,15 +75,24 @@ def _run_from_scores(path: Path) -> Run:
     if not name or not isinstance(name, str):
         raise LeaderboardError(f"{path}: missing model.name")
     run = _mapping(payload.get("run") or {}, path, "run")
-    tasks = {task: current_metric_names({k: float(v) for k, v in _mapping(metrics, path, f"tasks[{task!r}]").items()
-                                         if _numeric(v)})
-             for task, metrics in _mapping(payload["tasks"], path, "tasks").items()}
+    tasks = {
+        task: current_metric_names(
+            {k: float(v) for k, v in _mapping(metrics, path, f"tasks[{task!r}]").items() if _numeric(v)}
+        )
+        for task, metrics in _mapping(payload["tasks"], path, "tasks").items()
+    }
     ratio = run.get("debias_ratio")
     if ratio is not None and not _numeric(ratio):
         raise LeaderboardError(f"{path}: run.debias_ratio must be a number, found {ratio!r}")
     paradigm = run.get("paradigm")
-    return Run(model=name, source=path, paradigm=None if paradigm is None else str(paradigm),
-               debias_ratio=ratio, tasks=tasks, axes=headline_axes(tasks))
+    return Run(
+        model=name,
+        source=path,
+        paradigm=None if paradigm is None else str(paradigm),
+        debias_ratio=ratio,
+        tasks=tasks,
+        axes=headline_axes(tasks),
+    )
 
 
 def _model_args(payload: dict) -> str | dict:
@@ -95,7 +106,9 @@ def _provenance(payload: dict, path: Path) -> dict[str, Any]:
         trained = read_run_record(_model_args(payload))
     except RunRecordError as error:
         raise LeaderboardError(f"{path}: {error}") from error
-    return {"paradigm": trained.get("paradigm"), "debias_ratio": trained.get("debias_ratio")} if trained else {}
+    return (
+        {"paradigm": trained.get("paradigm"), "debias_ratio": trained.get("debias_ratio")} if trained else {}
+    )
 
 
 def _run_from_harness(path: Path) -> Run:
@@ -137,8 +150,10 @@ def load_runs(paths: list[str | Path]) -> list[Run]:
     names = [run.model for run in runs]
     duplicates = sorted({name for name in names if names.count(name) > 1})
     if duplicates:
-        raise LeaderboardError(f"several results for {', '.join(duplicates)}: pass one folder per model "
-                               "(or set --model-name when scoring)")
+        raise LeaderboardError(
+            f"several results for {', '.join(duplicates)}: pass one folder per model "
+            "(or set --model-name when scoring)"
+        )
     return runs
 
 
@@ -148,10 +163,26 @@ def tidy_table(runs: list[Run]) -> pd.DataFrame:
     for run in runs:
         for task, metrics in run.tasks.items():
             for metric, value in metrics.items():
-                if metric.endswith(("_stderr", "_ci_lo", "_ci_hi")) or "_ci_lo_" in metric or "_ci_hi_" in metric:
+                if (
+                    metric.endswith(("_stderr", "_ci_lo", "_ci_hi"))
+                    or "_ci_lo_" in metric
+                    or "_ci_hi_" in metric
+                ):
                     continue
                 low, high = _interval(metrics, metric)
-                rows.append([run.model, run.paradigm, run.debias_ratio, task, metric, value, low, high, str(run.source)])
+                rows.append(
+                    [
+                        run.model,
+                        run.paradigm,
+                        run.debias_ratio,
+                        task,
+                        metric,
+                        value,
+                        low,
+                        high,
+                        str(run.source),
+                    ]
+                )
     return pd.DataFrame(rows, columns=TIDY_COLUMNS)
 
 
@@ -167,10 +198,7 @@ def _interval(metrics: dict[str, float], metric: str) -> tuple[float | None, flo
 def pareto_front(points: list[tuple[float, float]]) -> list[bool]:
     """Which (reasoning, |bias|) points no other point beats: reasoning higher-or-equal and |bias|
     lower-or-equal, one of them strictly."""
-    return [
-        not any(r2 >= r and b2 <= b and (r2 > r or b2 < b) for r2, b2 in points)
-        for r, b in points
-    ]
+    return [not any(r2 >= r and b2 <= b and (r2 > r or b2 < b) for r2, b2 in points) for r, b in points]
 
 
 # Further bias measures other tasks report, shown as columns when any run has them:
@@ -212,29 +240,49 @@ def compare(runs: list[Run], *, baseline: str, min_retention: float = DEFAULT_MI
         raise LeaderboardError(f"baseline {baseline!r} is not among the models: {', '.join(sorted(by_name))}")
     base_run = by_name[baseline]
     base, base_tasks = base_run.axes, measured_on(base_run)
-    present = [extra for extra in EXTRA_METRICS if any(extra[2] in run.tasks.get(extra[1], {}) for run in runs)]
+    present = [
+        extra for extra in EXTRA_METRICS if any(extra[2] in run.tasks.get(extra[1], {}) for run in runs)
+    ]
     rows = []
     for run in runs:
         axes = run.axes
         comparable = measured_on(run) == base_tasks
         reasoning, bias = axes.get("reasoning"), axes.get("bias_score_ambig_abs")
         ci = axes.get("bias_score_ambig_ci") or [None, None]
-        retention = (100 * reasoning / base["reasoning"]
-                     if comparable and reasoning is not None and base.get("reasoning") else None)
-        reduction = (100 * (base["bias_score_ambig_abs"] - bias) / base["bias_score_ambig_abs"]
-                     if comparable and bias is not None and base.get("bias_score_ambig_abs") else None)
-        rows.append({"model": run.model, "paradigm": run.paradigm, "debias_ratio": run.debias_ratio,
-                     "reasoning": reasoning, "reasoning_stderr": axes.get("reasoning_stderr"),
-                     "bias_score_ambig_abs": bias, "bias_score_ambig": axes.get("bias_score_ambig"),
-                     "bias_score_ambig_ci_lo": ci[0], "bias_score_ambig_ci_hi": ci[1],
-                     "bias_score_disambig_abs": axes.get("bias_score_disambig_abs"),
-                     "retention_pct": retention, "stereotype_reduction_pct": reduction,
-                     **_extra_metrics(run, present),
-                     "measured_on": measured_on(run), "comparable": comparable})
+        retention = (
+            100 * reasoning / base["reasoning"]
+            if comparable and reasoning is not None and base.get("reasoning")
+            else None
+        )
+        reduction = (
+            100 * (base["bias_score_ambig_abs"] - bias) / base["bias_score_ambig_abs"]
+            if comparable and bias is not None and base.get("bias_score_ambig_abs")
+            else None
+        )
+        rows.append(
+            {
+                "model": run.model,
+                "paradigm": run.paradigm,
+                "debias_ratio": run.debias_ratio,
+                "reasoning": reasoning,
+                "reasoning_stderr": axes.get("reasoning_stderr"),
+                "bias_score_ambig_abs": bias,
+                "bias_score_ambig": axes.get("bias_score_ambig"),
+                "bias_score_ambig_ci_lo": ci[0],
+                "bias_score_ambig_ci_hi": ci[1],
+                "bias_score_disambig_abs": axes.get("bias_score_disambig_abs"),
+                "retention_pct": retention,
+                "stereotype_reduction_pct": reduction,
+                **_extra_metrics(run, present),
+                "measured_on": measured_on(run),
+                "comparable": comparable,
+            }
+        )
     table = pd.DataFrame(rows)
     scored = table["comparable"] & table["reasoning"].notna() & table["bias_score_ambig_abs"].notna()
-    front = pareto_front(list(zip(table.loc[scored, "reasoning"], table.loc[scored, "bias_score_ambig_abs"],
-                                  strict=True)))
+    front = pareto_front(
+        list(zip(table.loc[scored, "reasoning"], table.loc[scored, "bias_score_ambig_abs"], strict=True))
+    )
     table["on_frontier"] = False
     if front:
         table.loc[scored, "on_frontier"] = front
@@ -243,11 +291,16 @@ def compare(runs: list[Run], *, baseline: str, min_retention: float = DEFAULT_MI
     if not eligible.empty:
         best = eligible.sort_values(["stereotype_reduction_pct", "reasoning"], ascending=False).index[0]
         table.loc[best, "sweet_spot"] = True
-    table.attrs.update(baseline=baseline, min_retention=min_retention, measured_on=base_tasks,
-                       extra_metrics=[column for column, _, _ in present],
-                       notes=_notes(table, base_run))
-    return table.sort_values(["comparable", "on_frontier", "reasoning"], ascending=False,
-                             na_position="last").reset_index(drop=True)
+    table.attrs.update(
+        baseline=baseline,
+        min_retention=min_retention,
+        measured_on=base_tasks,
+        extra_metrics=[column for column, _, _ in present],
+        notes=_notes(table, base_run),
+    )
+    return table.sort_values(
+        ["comparable", "on_frontier", "reasoning"], ascending=False, na_position="last"
+    ).reset_index(drop=True)
 
 
 def _notes(table: pd.DataFrame, base_run: Run) -> list[str]:
@@ -255,16 +308,21 @@ def _notes(table: pd.DataFrame, base_run: Run) -> list[str]:
     notes = []
     apart = table.loc[~table["comparable"], "model"].tolist()
     if apart:
-        notes.append(f"{len(apart)} model(s) were measured on other tasks than the baseline "
-                     f"({measured_on(base_run)}) and are shown apart, without retention, reduction or "
-                     f"frontier: {', '.join(map(str, apart))}.")
+        notes.append(
+            f"{len(apart)} model(s) were measured on other tasks than the baseline "
+            f"({measured_on(base_run)}) and are shown apart, without retention, reduction or "
+            f"frontier: {', '.join(map(str, apart))}."
+        )
     comparable = table[table["comparable"]]
     if comparable["bias_score_ambig_abs"].isna().all():
-        notes.append("No frontier: no comparable model has a defined |s_AMB| (no BBQ-style bias task in "
-                     "its results, or its bias score is undefined); score the bias suite to get one.")
+        notes.append(
+            "No frontier: no comparable model has a defined |s_AMB| (no BBQ-style bias task in "
+            "its results, or its bias score is undefined); score the bias suite to get one."
+        )
     elif comparable["reasoning"].isna().all():
-        notes.append("No frontier: no comparable model has a reasoning score; score the reasoning suite "
-                     "to get one.")
+        notes.append(
+            "No frontier: no comparable model has a reasoning score; score the reasoning suite to get one."
+        )
     return notes
 
 
@@ -284,7 +342,8 @@ def category_bias(runs: list[Run]) -> tuple[list[str], list[dict[str, Any]]]:
                 continue
             category = key.removeprefix("bias_score_ambig_")
             cells[category] = {
-                "ambig": metrics[key], "disambig": metrics.get(f"bias_score_disambig_{category}"),
+                "ambig": metrics[key],
+                "disambig": metrics.get(f"bias_score_disambig_{category}"),
                 "ambig_ci_lo": metrics.get(f"bias_score_ambig_ci_lo_{category}"),
                 "ambig_ci_hi": metrics.get(f"bias_score_ambig_ci_hi_{category}"),
                 "disambig_ci_lo": metrics.get(f"bias_score_disambig_ci_lo_{category}"),
@@ -302,5 +361,10 @@ def read_leaderboard_csv(path: str | Path) -> pd.DataFrame:
         table = pd.read_csv(path)
     except (OSError, ValueError) as error:
         raise LeaderboardError(f"{path}: cannot read the leaderboard table ({error})") from error
-    return table.rename(columns={old: new for old, new in LEGACY_COLUMNS.items()
-                                 if old in table.columns and new not in table.columns})
+    return table.rename(
+        columns={
+            old: new
+            for old, new in LEGACY_COLUMNS.items()
+            if old in table.columns and new not in table.columns
+        }
+    )

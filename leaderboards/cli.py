@@ -43,8 +43,13 @@ def write_files_together(folder: Path, files: Mapping[str, bytes]) -> None:
             tmp.unlink(missing_ok=True)
 
 
-def build_leaderboard(paths: Sequence[str | Path], *, baseline: str, output: str | Path,
-                      min_retention: float = DEFAULT_MIN_RETENTION) -> pd.DataFrame:
+def build_leaderboard(
+    paths: Sequence[str | Path],
+    *,
+    baseline: str,
+    output: str | Path,
+    min_retention: float = DEFAULT_MIN_RETENTION,
+) -> pd.DataFrame:
     """Write leaderboard.md, leaderboard.csv (tidy, every metric), leaderboard.html and frontier.png.
 
     Everything is rendered in memory first; the files are written only when all of them rendered.
@@ -66,14 +71,21 @@ def build_leaderboard(paths: Sequence[str | Path], *, baseline: str, output: str
 def leaderboard_main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="fairreason leaderboard", description=__doc__)
     parser.add_argument("results", nargs="+", help="scores.json files or lm-eval / lmms-eval results folders")
-    parser.add_argument("--baseline", required=True, help="model name to measure retention and reduction against")
+    parser.add_argument(
+        "--baseline", required=True, help="model name to measure retention and reduction against"
+    )
     parser.add_argument("--output", required=True)
-    parser.add_argument("--min-retention", type=float, default=DEFAULT_MIN_RETENTION,
-                        help="sweet spot: least share of the baseline's reasoning kept (default 0.85)")
+    parser.add_argument(
+        "--min-retention",
+        type=float,
+        default=DEFAULT_MIN_RETENTION,
+        help="sweet spot: least share of the baseline's reasoning kept (default 0.85)",
+    )
     args = parser.parse_args(argv)
     try:
-        table = build_leaderboard(args.results, baseline=args.baseline, output=args.output,
-                                  min_retention=args.min_retention)
+        table = build_leaderboard(
+            args.results, baseline=args.baseline, output=args.output, min_retention=args.min_retention
+        )
     except (LeaderboardError, OSError) as error:
         print(f"fairreason leaderboard: {error}", file=sys.stderr)
         return 1

@@ -22,16 +22,25 @@ import pandas as pd
 
 LABELLED_POINTS = 40
 COLUMNS = [
-    ("model", "model"), ("paradigm", "paradigm"), ("debias_ratio", "debias ratio"), ("reasoning", "reasoning"),
-    ("bias_score_ambig_abs", "|s_AMB|"), ("bias_score_ambig_ci_lo", "s_AMB 95% lo"),
+    ("model", "model"),
+    ("paradigm", "paradigm"),
+    ("debias_ratio", "debias ratio"),
+    ("reasoning", "reasoning"),
+    ("bias_score_ambig_abs", "|s_AMB|"),
+    ("bias_score_ambig_ci_lo", "s_AMB 95% lo"),
     ("bias_score_ambig_ci_hi", "s_AMB 95% hi"),
-    ("bias_score_disambig_abs", "|s_DIS|"), ("retention_pct", "reasoning kept %"),
-    ("stereotype_reduction_pct", "stereotype reduction % (relative)"), ("on_frontier", "Pareto"),
+    ("bias_score_disambig_abs", "|s_DIS|"),
+    ("retention_pct", "reasoning kept %"),
+    ("stereotype_reduction_pct", "stereotype reduction % (relative)"),
+    ("on_frontier", "Pareto"),
     ("sweet_spot", "sweet spot"),
 ]
 # Columns of further bias measures (board.EXTRA_METRICS), shown when a run reports them.
-EXTRA_TITLES = {"bias_intensity": "bias intensity (open-ended)", "hidden_bias_rate": "hidden bias rate",
-                "cbbq_s_total": "CBBQ S_total"}
+EXTRA_TITLES = {
+    "bias_intensity": "bias intensity (open-ended)",
+    "hidden_bias_rate": "hidden bias rate",
+    "cbbq_s_total": "CBBQ S_total",
+}
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 # ASCII punctuation that Markdown (CommonMark, GFM tables, GitHub's $math$) reads as markup
@@ -62,11 +71,13 @@ def _columns(table: pd.DataFrame) -> list[tuple[str, str]]:
 
 
 def _legend(table: pd.DataFrame) -> str:
-    return (f"Baseline: {table.attrs['baseline']}, measured on {table.attrs['measured_on']}. "
-            "Reasoning kept = reasoning / baseline reasoning. "
-            "Stereotype reduction is relative: (|s_AMB| of the baseline - |s_AMB|) / |s_AMB| of the baseline. "
-            f"Sweet spot: the Pareto point keeping at least {100 * table.attrs['min_retention']:.0f} % of the "
-            "baseline's reasoning with the largest stereotype reduction.")
+    return (
+        f"Baseline: {table.attrs['baseline']}, measured on {table.attrs['measured_on']}. "
+        "Reasoning kept = reasoning / baseline reasoning. "
+        "Stereotype reduction is relative: (|s_AMB| of the baseline - |s_AMB|) / |s_AMB| of the baseline. "
+        f"Sweet spot: the Pareto point keeping at least {100 * table.attrs['min_retention']:.0f} % of the "
+        "baseline's reasoning with the largest stereotype reduction."
+    )
 
 
 def _markdown_value(row: dict[str, Any], key: str) -> str:
@@ -80,8 +91,10 @@ def _markdown_value(row: dict[str, Any], key: str) -> str:
 def _markdown_table(table: pd.DataFrame, columns: list[tuple[str, str]]) -> list[str]:
     header = "| " + " | ".join(markdown_text(title) for _, title in columns) + " |"
     rule = "|" + "---|" * len(columns)
-    rows = ["| " + " | ".join(_markdown_value(row, key) for key, _ in columns) + " |"
-            for row in table.to_dict("records")]
+    rows = [
+        "| " + " | ".join(_markdown_value(row, key) for key, _ in columns) + " |"
+        for row in table.to_dict("records")
+    ]
     return [header, rule, *rows]
 
 
@@ -132,8 +145,13 @@ def _plain(value: Any) -> Any:
 def _script_json(payload: Any) -> str:
     """JSON that cannot end its <script> element or open a comment: <, >, & and line separators escaped."""
     text = json.dumps(_plain(payload), ensure_ascii=False, allow_nan=False)
-    for char, escape in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"),
-                         ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
+    for char, escape in (
+        ("<", "\\u003c"),
+        (">", "\\u003e"),
+        ("&", "\\u0026"),
+        ("\u2028", "\\u2028"),
+        ("\u2029", "\\u2029"),
+    ):
         text = text.replace(char, escape)
     return text
 
@@ -286,8 +304,13 @@ buildFilters(); applyFilters();
 """
 
 
-def html_page(table: pd.DataFrame, *, categories: list[str] | None = None, heat: list[dict] | None = None,
-              frontier_png: bytes | None = None) -> str:
+def html_page(
+    table: pd.DataFrame,
+    *,
+    categories: list[str] | None = None,
+    heat: list[dict] | None = None,
+    frontier_png: bytes | None = None,
+) -> str:
     """One file, no external assets, works offline: filters, sortable tables with interval bars,
     the frontier plot inline, a model x category heatmap of |s_AMB| and |s_DIS|.
 
@@ -296,9 +319,15 @@ def html_page(table: pd.DataFrame, *, categories: list[str] | None = None, heat:
     """
     data = _script_json(page_data(table, categories or [], heat or []))
     notes = "".join(f"<p class='note'>{html.escape(note)}</p>" for note in table.attrs.get("notes", []))
-    plot = ("<section class='plot'><h2>Frontier</h2><img alt='reasoning against |s_AMB| with 95 % intervals, "
+    plot = (
+        (
+            "<section class='plot'><h2>Frontier</h2><img alt='reasoning against |s_AMB| with 95 % intervals, "
             "the Pareto frontier and the sweet spot' src='data:image/png;base64,"
-            f"{base64.b64encode(frontier_png).decode('ascii')}'></section>") if frontier_png else ""
+            f"{base64.b64encode(frontier_png).decode('ascii')}'></section>"
+        )
+        if frontier_png
+        else ""
+    )
     return (
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
         "<meta name='viewport' content='width=device-width, initial-scale=1'>"
@@ -343,8 +372,15 @@ def frontier_png(table: pd.DataFrame) -> bytes:
         figure, axis = plt.subplots(figsize=(7, 5), dpi=110)
         scored = table[table["comparable"]].dropna(subset=["reasoning", "bias_score_ambig_abs"])
         if scored.empty:
-            axis.text(0.5, 0.5, "\n".join(table.attrs.get("notes") or ["nothing to plot"]), ha="center",
-                      va="center", wrap=True, transform=axis.transAxes)
+            axis.text(
+                0.5,
+                0.5,
+                "\n".join(table.attrs.get("notes") or ["nothing to plot"]),
+                ha="center",
+                va="center",
+                wrap=True,
+                transform=axis.transAxes,
+            )
         else:
             _draw_points(axis, scored, table.attrs["baseline"])
         axis.set_xlabel("reasoning (mean accuracy / pass@1)  → better")
@@ -359,25 +395,54 @@ def frontier_png(table: pd.DataFrame) -> bytes:
 
 def _draw_points(axis: Any, scored: pd.DataFrame, baseline: str) -> None:
     x, y = scored["reasoning"].to_numpy(float), scored["bias_score_ambig_abs"].to_numpy(float)
-    low, high = scored["bias_score_ambig_ci_lo"].to_numpy(float), scored["bias_score_ambig_ci_hi"].to_numpy(float)
+    low, high = (
+        scored["bias_score_ambig_ci_lo"].to_numpy(float),
+        scored["bias_score_ambig_ci_hi"].to_numpy(float),
+    )
     # interval of |s| from the interval of s: from 0 when it straddles 0
     abs_low = np.where((low <= 0) & (high >= 0), 0.0, np.minimum(np.abs(low), np.abs(high)))
     abs_high = np.maximum(np.abs(low), np.abs(high))
     yerr = np.nan_to_num(np.clip([y - abs_low, abs_high - y], 0, None))
     xerr = np.nan_to_num(1.96 * scored["reasoning_stderr"].to_numpy(float))
-    axis.errorbar(x, y, yerr=yerr, xerr=xerr, fmt="o", color="tab:blue", ecolor="lightgray", capsize=3,
-                  markersize=4 if len(scored) > LABELLED_POINTS else 6)
+    axis.errorbar(
+        x,
+        y,
+        yerr=yerr,
+        xerr=xerr,
+        fmt="o",
+        color="tab:blue",
+        ecolor="lightgray",
+        capsize=3,
+        markersize=4 if len(scored) > LABELLED_POINTS else 6,
+    )
     # every point is named on small boards; on large ones only the frontier and the baseline
-    named = scored if len(scored) <= LABELLED_POINTS else scored[
-        scored["on_frontier"] | (scored["model"] == baseline)]
+    named = (
+        scored
+        if len(scored) <= LABELLED_POINTS
+        else scored[scored["on_frontier"] | (scored["model"] == baseline)]
+    )
     for _, row in named.iterrows():
-        axis.annotate(" ".join(str(row["model"]).split()), (row["reasoning"], row["bias_score_ambig_abs"]),
-                      fontsize=8,
-                      xytext=(4, 4), textcoords="offset points")
+        axis.annotate(
+            " ".join(str(row["model"]).split()),
+            (row["reasoning"], row["bias_score_ambig_abs"]),
+            fontsize=8,
+            xytext=(4, 4),
+            textcoords="offset points",
+        )
     front = scored[scored["on_frontier"]].sort_values("reasoning")
-    axis.plot(front["reasoning"], front["bias_score_ambig_abs"], "-", color="tab:orange", label="Pareto frontier")
+    axis.plot(
+        front["reasoning"], front["bias_score_ambig_abs"], "-", color="tab:orange", label="Pareto frontier"
+    )
     sweet = scored[scored["sweet_spot"]]
     if not sweet.empty:
-        axis.scatter(sweet["reasoning"], sweet["bias_score_ambig_abs"], s=220, facecolors="none", edgecolors="tab:red",
-                     linewidths=2, label="sweet spot", zorder=3)
+        axis.scatter(
+            sweet["reasoning"],
+            sweet["bias_score_ambig_abs"],
+            s=220,
+            facecolors="none",
+            edgecolors="tab:red",
+            linewidths=2,
+            label="sweet spot",
+            zorder=3,
+        )
     axis.legend(loc="best")

@@ -59,8 +59,10 @@ class CellLock:
         except BlockingIOError:
             holder = os.read(fd, 64).decode(errors="replace").strip() or "unknown"
             os.close(fd)
-            raise CellBusy(f"{self.path.parent.name} is in use by another process (pid {holder}; lock "
-                           f"{self.path}); wait for it or stop it first") from None
+            raise CellBusy(
+                f"{self.path.parent.name} is in use by another process (pid {holder}; lock "
+                f"{self.path}); wait for it or stop it first"
+            ) from None
         os.ftruncate(fd, 0)
         os.write(fd, str(os.getpid()).encode())
         self.fd = fd
@@ -82,9 +84,13 @@ def start_supervised(command: list[str], log_stream, lock: CellLock | None = Non
     """Start `command` under the supervisor, output into `log_stream`; the lock travels with it."""
     parent = os.getpid()
     supervisor = [sys.executable, "-m", "studies.cell_process", str(parent), "--", *command]
-    return subprocess.Popen(supervisor, stdout=log_stream, stderr=subprocess.STDOUT,
-                            pass_fds=(lock.fd,) if lock and lock.fd is not None else (),
-                            preexec_fn=die_with_parent)
+    return subprocess.Popen(
+        supervisor,
+        stdout=log_stream,
+        stderr=subprocess.STDOUT,
+        pass_fds=(lock.fd,) if lock and lock.fd is not None else (),
+        preexec_fn=die_with_parent,
+    )
 
 
 def _signal_group(pgid: int, sig: int) -> None:
@@ -101,7 +107,9 @@ def supervise(parent: int, command: list[str]) -> int:
     on the child inside a handler would deadlock on the lock `Popen.wait` holds)."""
     if os.getppid() != parent:  # the sweep died before the parent-death signal was armed
         return 143
-    child = subprocess.Popen(command, start_new_session=True, preexec_fn=lambda: die_with_parent(signal.SIGKILL))
+    child = subprocess.Popen(
+        command, start_new_session=True, preexec_fn=lambda: die_with_parent(signal.SIGKILL)
+    )
     stop: dict[str, float | int | None] = {"signal": None, "deadline": None, "interrupted": 0}
 
     def on_interrupt(signum: int, frame: object) -> None:

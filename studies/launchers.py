@@ -40,8 +40,24 @@ from studies.sweep import (
 
 # States in which a job may still run the cell (submitit's own list of unfinished states, plus
 # the transient ones sacct reports); anything else has ended.
-ACTIVE_STATES = frozenset({"PENDING", "RUNNING", "REQUEUED", "CONFIGURING", "COMPLETING", "SUSPENDED", "PREEMPTED",
-                           "RESIZING", "REQUEUE_HOLD", "REQUEUE_FED", "SIGNALING", "STAGE_OUT", "READY", "UNKNOWN"})
+ACTIVE_STATES = frozenset(
+    {
+        "PENDING",
+        "RUNNING",
+        "REQUEUED",
+        "CONFIGURING",
+        "COMPLETING",
+        "SUSPENDED",
+        "PREEMPTED",
+        "RESIZING",
+        "REQUEUE_HOLD",
+        "REQUEUE_FED",
+        "SIGNALING",
+        "STAGE_OUT",
+        "READY",
+        "UNKNOWN",
+    }
+)
 SUBMITTED = ("submitted", "running")  # cell statuses that a live job may own
 RESUBMIT_WITHOUT_FLAG = ("pending",)
 JOBS_FOLDER = "slurm"  # submitit's scripts, pickles and logs: <output>/slurm/<job id>/
@@ -76,14 +92,26 @@ class SlurmResources:
         return extra
 
     def submitit_parameters(self, cluster: str, name: str) -> dict[str, Any]:
-        generic = {"name": name, "timeout_min": self.time_min, "nodes": self.nodes, "tasks_per_node": 1,
-                   "gpus_per_node": self.gpus_per_node, "cpus_per_task": self.cpus_per_task, "mem_gb": self.mem_gb,
-                   "stderr_to_stdout": True}
+        generic = {
+            "name": name,
+            "timeout_min": self.time_min,
+            "nodes": self.nodes,
+            "tasks_per_node": 1,
+            "gpus_per_node": self.gpus_per_node,
+            "cpus_per_task": self.cpus_per_task,
+            "mem_gb": self.mem_gb,
+            "stderr_to_stdout": True,
+        }
         if cluster != "slurm":
             return {key: value for key, value in generic.items() if value is not None and key != "nodes"}
-        specific = {"partition": self.partition, "account": self.account, "qos": self.qos,
-                    "array_parallelism": self.array_parallelism, "setup": list(self.setup) or None,
-                    "additional_parameters": self.additional_parameters() or None}
+        specific = {
+            "partition": self.partition,
+            "account": self.account,
+            "qos": self.qos,
+            "array_parallelism": self.array_parallelism,
+            "setup": list(self.setup) or None,
+            "additional_parameters": self.additional_parameters() or None,
+        }
         return {**generic, **{f"slurm_{key}": value for key, value in specific.items() if value is not None}}
 
 
@@ -128,8 +156,14 @@ def resources_for(settings: SweepSettings, paradigm: str, flags: dict[str, Any])
     resources = resources_from(recipe.raw.get("slurm"), f"{recipe.source_file}: field 'slurm'")
     given = {key: value for key, value in flags.items() if value not in (None, ())}
     if "sbatch" in given or "setup" in given:
-        given = {**given, **{key: tuple(getattr(resources, key)) + tuple(given[key])
-                             for key in ("sbatch", "setup") if key in given}}
+        given = {
+            **given,
+            **{
+                key: tuple(getattr(resources, key)) + tuple(given[key])
+                for key in ("sbatch", "setup")
+                if key in given
+            },
+        }
     return replace(resources, **given)
 
 
@@ -150,13 +184,19 @@ class CellJob(submitit.helpers.Checkpointable):
 
     def __call__(self) -> str:
         env = submitit.JobEnvironment()
-        if env.num_nodes > 1:  # for `accelerate launch --main_process_ip $MASTER_ADDR --machine_rank $SLURM_NODEID`
+        if (
+            env.num_nodes > 1
+        ):  # for `accelerate launch --main_process_ip $MASTER_ADDR --machine_rank $SLURM_NODEID`
             os.environ.setdefault("MASTER_ADDR", env.hostnames[0])
             os.environ.setdefault("MASTER_PORT", "29500")
             if env.global_rank != 0:  # the other nodes join training; node 0 keeps the records and scores
-                return str(subprocess.run([os.path.expandvars(part) for part in self.commands.train]).returncode)
+                return str(
+                    subprocess.run([os.path.expandvars(part) for part in self.commands.train]).returncode
+                )
         state = SweepState(self.settings)
-        state.update(self.cell, status="running", scheduler_state="RUNNING", job_id=env.job_id, host=env.hostname)
+        state.update(
+            self.cell, status="running", scheduler_state="RUNNING", job_id=env.job_id, host=env.hostname
+        )
         try:
             with CellLock(cell_dir(self.settings, self.cell)) as lock:
                 finished = run_cell(state, self.settings, self.cell, lock=lock, commands=self.commands)
@@ -168,9 +208,12 @@ class CellJob(submitit.helpers.Checkpointable):
         return "done"
 
     def checkpoint(self, *args: Any, **kwargs: Any) -> submitit.helpers.DelayedSubmission:
-        SweepState(self.settings).update(self.cell, status="submitted", scheduler_state="REQUEUED",
-                                         reason="preempted or timed out: requeued; training resumes from its "
-                                                "newest checkpoint")
+        SweepState(self.settings).update(
+            self.cell,
+            status="submitted",
+            scheduler_state="REQUEUED",
+            reason="preempted or timed out: requeued; training resumes from its newest checkpoint",
+        )
         return super().checkpoint(*args, **kwargs)
 
 
@@ -192,7 +235,10 @@ def scheduler_states(cluster: str, folder: Path, job_ids: Iterable[str]) -> dict
     if not job_ids:
         return {}
     if cluster != "slurm":
-        return {job_id: "RUNNING" if job_id.isdigit() and _pid_alive(int(job_id)) else "ENDED" for job_id in job_ids}
+        return {
+            job_id: "RUNNING" if job_id.isdigit() and _pid_alive(int(job_id)) else "ENDED"
+            for job_id in job_ids
+        }
     watcher = submitit.SlurmJob.watcher
     for job_id in job_ids:
         watcher.register_job(job_id)
@@ -205,10 +251,19 @@ def poll(state: SweepState, settings: SweepSettings) -> list[str]:
     state.refresh()
     launcher = state.launcher or {}
     records = {cell.name: state.cells.get(cell.name, {}) for cell in settings.cells}
-    owned = {cell.name: cell for cell in settings.cells if records[cell.name].get("job_id") and (
-        records[cell.name].get("status") in SUBMITTED or records[cell.name].get("scheduler_state") in ACTIVE_STATES)}
+    owned = {
+        cell.name: cell
+        for cell in settings.cells
+        if records[cell.name].get("job_id")
+        and (
+            records[cell.name].get("status") in SUBMITTED
+            or records[cell.name].get("scheduler_state") in ACTIVE_STATES
+        )
+    }
     ids = {name: str(state.cells[name]["job_id"]) for name in owned}
-    states = scheduler_states(launcher.get("cluster", "slurm"), Path(launcher.get("folder", ".")), ids.values())
+    states = scheduler_states(
+        launcher.get("cluster", "slurm"), Path(launcher.get("folder", ".")), ids.values()
+    )
     live = []
     for name, cell in owned.items():
         scheduler_state = states.get(ids[name], "UNKNOWN")
@@ -219,9 +274,13 @@ def poll(state: SweepState, settings: SweepSettings) -> list[str]:
         state.refresh()
         record = state.cells[name]
         if record.get("status") in SUBMITTED:  # the job ended without recording an outcome
-            state.update(cell, status="failed", scheduler_state=scheduler_state,
-                         reason=f"job {ids[name]} ended {scheduler_state} before the cell finished "
-                                f"(log: {record.get('job_log')})")
+            state.update(
+                cell,
+                status="failed",
+                scheduler_state=scheduler_state,
+                reason=f"job {ids[name]} ended {scheduler_state} before the cell finished "
+                f"(log: {record.get('job_log')})",
+            )
         else:
             state.update(cell, scheduler_state=scheduler_state)
     return live
@@ -245,8 +304,9 @@ def to_submit(state: SweepState, settings: SweepSettings, live: list[str]) -> tu
     return chosen, held
 
 
-def submit(state: SweepState, settings: SweepSettings, cells: list[Cell], cluster: str,
-           flags: dict[str, Any]) -> list[submitit.Job]:
+def submit(
+    state: SweepState, settings: SweepSettings, cells: list[Cell], cluster: str, flags: dict[str, Any]
+) -> list[submitit.Job]:
     """One job array per distinct resource request (normally one), cells recorded as they are submitted."""
     folder = settings.output / JOBS_FOLDER / "%j"
     groups: dict[SlurmResources, list[Cell]] = {}
@@ -256,27 +316,41 @@ def submit(state: SweepState, settings: SweepSettings, cells: list[Cell], cluste
     for resources, group in groups.items():
         options = {"slurm_max_num_timeout": resources.max_requeues} if cluster == "slurm" else {}
         executor = submitit.AutoExecutor(folder=folder, cluster=cluster, **options)
-        executor.update_parameters(**resources.submitit_parameters(cluster, f"fairreason-{settings.output.name}"))
+        executor.update_parameters(
+            **resources.submitit_parameters(cluster, f"fairreason-{settings.output.name}")
+        )
         with executor.batch():
             submitted = [executor.submit(CellJob(settings, cell)) for cell in group]
         for cell, job in zip(group, submitted, strict=True):
             attempts = int(state.cells[cell.name].get("attempts") or 0) + 1
-            state.update(cell, status="submitted", launcher="slurm", job_id=job.job_id, scheduler_state="PENDING",
-                         submitted_utc=utc_timestamp(), job_log=str(job.paths.stdout), attempts=attempts, reason=None,
-                         resources=asdict(resources))
+            state.update(
+                cell,
+                status="submitted",
+                launcher="slurm",
+                job_id=job.job_id,
+                scheduler_state="PENDING",
+                submitted_utc=utc_timestamp(),
+                job_log=str(job.paths.stdout),
+                attempts=attempts,
+                reason=None,
+                resources=asdict(resources),
+            )
         jobs += submitted
     return jobs
 
 
-def run_slurm_sweep(settings: SweepSettings, *, cluster: str, flags: dict[str, Any], wait: bool,
-                    poll_seconds: float = 30.0) -> int:
+def run_slurm_sweep(
+    settings: SweepSettings, *, cluster: str, flags: dict[str, Any], wait: bool, poll_seconds: float = 30.0
+) -> int:
     """Submit what is left, record it, and (with `wait`) follow the jobs to the end and build the
     leaderboard."""
     state = open_state(settings)
     folder = settings.output / JOBS_FOLDER
     previous = state.launcher or {}
     if previous.get("cluster") not in (None, cluster):
-        raise SweepError(f"{state.path}: jobs were submitted with --cluster {previous['cluster']}; use it again")
+        raise SweepError(
+            f"{state.path}: jobs were submitted with --cluster {previous['cluster']}; use it again"
+        )
     state.launcher = {"kind": "slurm", "cluster": cluster, "folder": str(folder)}
     live = poll(state, settings)
     cells, held = to_submit(state, settings, live)
@@ -284,16 +358,20 @@ def run_slurm_sweep(settings: SweepSettings, *, cluster: str, flags: dict[str, A
         print(f"{name}: failed earlier ({state.cells[name].get('reason')}); --retry-failed resubmits it")
     jobs = submit(state, settings, cells, cluster, flags) if cells else []
     if jobs:
-        print(f"submitted {len(jobs)} cell(s): " + ", ".join(f"{cell.name}={job.job_id}"
-                                                          for cell, job in zip(cells, jobs, strict=True)))
+        print(
+            f"submitted {len(jobs)} cell(s): "
+            + ", ".join(f"{cell.name}={job.job_id}" for cell, job in zip(cells, jobs, strict=True))
+        )
     if live:
         print(f"{len(live)} cell(s) already have a live job: {', '.join(live)}")
     print_status(state, settings.output)
     if not wait:
         done = sum(is_finished(state, settings, cell) for cell in settings.cells)
         if done < len(settings.cells):
-            print(f"follow with: fairreason sweep --status {settings.output}; rerun this command to resume "
-                  f"and, once all cells are done, to build the leaderboard")
+            print(
+                f"follow with: fairreason sweep --status {settings.output}; rerun this command to resume "
+                f"and, once all cells are done, to build the leaderboard"
+            )
             return 0
     while poll(state, settings):
         time.sleep(poll_seconds)
@@ -306,13 +384,25 @@ def print_status(state: SweepState | dict[str, Any], output: Path) -> None:
     cells = state.cells if isinstance(state, SweepState) else state["cells"]
     rows = [("cell", "status", "stage", "job", "scheduler", "reason / log")]
     for name, record in cells.items():
-        note = record.get("reason") or record.get("job_log") or record.get("log") or record.get("scores") or ""
-        rows.append((name, str(record.get("status") or ""), str(record.get("stage") or ""),
-                     str(record.get("job_id") or ""), str(record.get("scheduler_state") or ""), str(note)[:160]))
+        note = (
+            record.get("reason") or record.get("job_log") or record.get("log") or record.get("scores") or ""
+        )
+        rows.append(
+            (
+                name,
+                str(record.get("status") or ""),
+                str(record.get("stage") or ""),
+                str(record.get("job_id") or ""),
+                str(record.get("scheduler_state") or ""),
+                str(note)[:160],
+            )
+        )
     widths = [max(len(row[index]) for row in rows) for index in range(5)]
     print(f"{output}/sweep.json")
     for row in rows:
-        print("  ".join(value.ljust(width) for value, width in zip(row, widths, strict=False)) + "  " + row[5])
+        print(
+            "  ".join(value.ljust(width) for value, width in zip(row, widths, strict=False)) + "  " + row[5]
+        )
 
 
 def _state_for(output: Path) -> tuple[SweepState, SweepSettings]:
@@ -324,10 +414,12 @@ def _state_for(output: Path) -> tuple[SweepState, SweepSettings]:
         raise SweepError(f"{path}: no sweep here (no sweep.json)")
     raw = read_state_file(path)
     records = raw["cells"]
-    settings = SweepSettings(output=output.resolve(),
-                             paradigms=tuple(dict.fromkeys(record["paradigm"] for record in records.values())),
-                             ratios=tuple(dict.fromkeys(record["ratio"] for record in records.values())),
-                             **raw["settings"])
+    settings = SweepSettings(
+        output=output.resolve(),
+        paradigms=tuple(dict.fromkeys(record["paradigm"] for record in records.values())),
+        ratios=tuple(dict.fromkeys(record["ratio"] for record in records.values())),
+        **raw["settings"],
+    )
     state = SweepState(settings)
     return state, settings
 
@@ -347,7 +439,9 @@ def cancel_main(output: Path) -> int:
     "cancelled"."""
     state, settings = _state_for(output)
     if (state.launcher or {}).get("kind") != "slurm":
-        print(f"{state.path}: no cluster jobs were submitted (local sweeps stop with Ctrl-C)", file=sys.stderr)
+        print(
+            f"{state.path}: no cluster jobs were submitted (local sweeps stop with Ctrl-C)", file=sys.stderr
+        )
         return 0
     live = poll(state, settings)
     ids = {name: str(state.cells[name]["job_id"]) for name in live}
@@ -358,7 +452,9 @@ def cancel_main(output: Path) -> int:
             os.kill(int(job_id), 2)
     for cell in settings.cells:
         if cell.name in ids:
-            state.update(cell, status="cancelled", scheduler_state="CANCELLED", reason="cancelled by --cancel")
+            state.update(
+                cell, status="cancelled", scheduler_state="CANCELLED", reason="cancelled by --cancel"
+            )
     cancelled = ", ".join(f"{name}={job}" for name, job in ids.items()) or "none live"
     print(f"cancelled {len(ids)} job(s): {cancelled}")
     print_status(state, settings.output)

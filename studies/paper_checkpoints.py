@@ -41,27 +41,68 @@ class Checkpoint:
 PAPER_SWEET_SPOT = {"expected_retention_pct": 88.0, "expected_reduction_pct": 10.0}
 CHECKPOINTS = (
     Checkpoint("Qwen3-8B", "Qwen/Qwen3-8B", "Qwen3-8B", "text"),
-    Checkpoint("Qwen3-8B-GRPO-20percent", "Aaron080108/Qwen3-8B-GRPO-20percent", "Qwen3-8B", "text", "grpo", 0.2,
-               **PAPER_SWEET_SPOT),
-    Checkpoint("Qwen3-8B-Distillation-20percent", "Aaron080108/Qwen3-8B-Distillation-20percent", "Qwen3-8B", "text",
-               "distill", 0.2),
+    Checkpoint(
+        "Qwen3-8B-GRPO-20percent",
+        "Aaron080108/Qwen3-8B-GRPO-20percent",
+        "Qwen3-8B",
+        "text",
+        "grpo",
+        0.2,
+        **PAPER_SWEET_SPOT,
+    ),
+    Checkpoint(
+        "Qwen3-8B-Distillation-20percent",
+        "Aaron080108/Qwen3-8B-Distillation-20percent",
+        "Qwen3-8B",
+        "text",
+        "distill",
+        0.2,
+    ),
     Checkpoint("Qwen2.5-VL-7B-Instruct", "Qwen/Qwen2.5-VL-7B-Instruct", "Qwen2.5-VL-7B-Instruct", "vision"),
-    Checkpoint("Qwen2.5-VL-7B-GRPO-20percent", "Aaron080108/Qwen2.5-VL-7B-GRPO-20percent", "Qwen2.5-VL-7B-Instruct",
-               "vision", "grpo", 0.2, **PAPER_SWEET_SPOT),
-    Checkpoint("Qwen2.5-VL-7B-Distillation-20percent", "Aaron080108/Qwen2.5-VL-7B-Distillation-20percent",
-               "Qwen2.5-VL-7B-Instruct", "vision", "distill", 0.2),
+    Checkpoint(
+        "Qwen2.5-VL-7B-GRPO-20percent",
+        "Aaron080108/Qwen2.5-VL-7B-GRPO-20percent",
+        "Qwen2.5-VL-7B-Instruct",
+        "vision",
+        "grpo",
+        0.2,
+        **PAPER_SWEET_SPOT,
+    ),
+    Checkpoint(
+        "Qwen2.5-VL-7B-Distillation-20percent",
+        "Aaron080108/Qwen2.5-VL-7B-Distillation-20percent",
+        "Qwen2.5-VL-7B-Instruct",
+        "vision",
+        "distill",
+        0.2,
+    ),
 )
 TEXT_CONFIG = "harness_configs/text_vllm_thinking.yaml"
 VISION_MODEL_ARGS = "device_map=auto,attn_implementation=flash_attention_2"
 
 
-def score_command(checkpoint: Checkpoint, output: Path, *, text_config: str, vision_model_args: str) -> list[str]:
+def score_command(
+    checkpoint: Checkpoint, output: Path, *, text_config: str, vision_model_args: str
+) -> list[str]:
     """The `fairreason score` call for one model; every model of a modality gets the same protocol."""
-    command = [sys.executable, "-m", "fairreason_tasks.cli", "score", "--output", str(output / checkpoint.name),
-               "--model-name", checkpoint.name]
+    command = [
+        sys.executable,
+        "-m",
+        "fairreason_tasks.cli",
+        "score",
+        "--output",
+        str(output / checkpoint.name),
+        "--model-name",
+        checkpoint.name,
+    ]
     if checkpoint.modality == "text":
         # the config's model_args (dtype, tensor parallel, context) stay; only the model changes
-        return command + ["--config", text_config, "--model_args", _with_pretrained(text_config, checkpoint.model)]
+        return command + [
+            "--config",
+            text_config,
+            "--model_args",
+            _with_pretrained(text_config, checkpoint.model),
+        ]
     args = ",".join(part for part in (f"pretrained={checkpoint.model}", vision_model_args) if part)
     return command + ["--suite", "vision", "--model", "qwen2_5_vl", "--model_args", args]
 
@@ -92,11 +133,18 @@ def expected_vs_measured(output: Path, checkpoints: tuple[Checkpoint, ...] = CHE
             if checkpoint.name == base:
                 continue
             measured = table.loc[checkpoint.name]
-            rows.append({"model": checkpoint.name, "base": base, "paradigm": checkpoint.paradigm,
-                         "ratio": checkpoint.ratio, "retention_pct": _number(measured["retention_pct"]),
-                         "expected_retention_pct": checkpoint.expected_retention_pct,
-                         "stereotype_reduction_pct": _number(measured["stereotype_reduction_pct"]),
-                         "expected_reduction_pct": checkpoint.expected_reduction_pct})
+            rows.append(
+                {
+                    "model": checkpoint.name,
+                    "base": base,
+                    "paradigm": checkpoint.paradigm,
+                    "ratio": checkpoint.ratio,
+                    "retention_pct": _number(measured["retention_pct"]),
+                    "expected_retention_pct": checkpoint.expected_retention_pct,
+                    "stereotype_reduction_pct": _number(measured["stereotype_reduction_pct"]),
+                    "expected_reduction_pct": checkpoint.expected_reduction_pct,
+                }
+            )
     return sorted(rows, key=lambda row: (row["base"], row["model"]))
 
 
@@ -106,35 +154,49 @@ def _number(value: object) -> float | None:
 
 def markdown(rows: list[dict]) -> str:
     """The paper-vs-measured table; a figure the paper does not report is shown as 'not reported'."""
+
     def cell(value: float | None, *, expected: bool = False) -> str:
         if value is None:
             return "not reported" if expected else "n/a"
         return f"{value:.1f}"
 
-    lines = ["| model | base | paradigm | debias ratio | reasoning kept % (measured) | (paper) | "
-             "stereotype reduction % (measured) | (paper) |", "|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "| model | base | paradigm | debias ratio | reasoning kept % (measured) | (paper) | "
+        "stereotype reduction % (measured) | (paper) |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for row in rows:
-        lines.append(f"| {row['model']} | {row['base']} | {row['paradigm']} | {row['ratio']} | "
-                     f"{cell(row['retention_pct'])} | {cell(row['expected_retention_pct'], expected=True)} | "
-                     f"{cell(row['stereotype_reduction_pct'])} | "
-                     f"{cell(row['expected_reduction_pct'], expected=True)} |")
+        lines.append(
+            f"| {row['model']} | {row['base']} | {row['paradigm']} | {row['ratio']} | "
+            f"{cell(row['retention_pct'])} | {cell(row['expected_retention_pct'], expected=True)} | "
+            f"{cell(row['stereotype_reduction_pct'])} | "
+            f"{cell(row['expected_reduction_pct'], expected=True)} |"
+        )
     return "\n".join(lines) + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m studies.paper_checkpoints", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m studies.paper_checkpoints", description=__doc__.split("\n\n")[0]
+    )
     parser.add_argument("--output", type=Path, required=True, help="results folder (rerun to resume)")
     parser.add_argument("--only", choices=("text", "vision"), help="one modality")
-    parser.add_argument("--text-config", default=TEXT_CONFIG, help="fairreason score --config for the text models")
-    parser.add_argument("--vision-model-args", default=VISION_MODEL_ARGS,
-                        help="model_args after pretrained=<model> for the vision models")
+    parser.add_argument(
+        "--text-config", default=TEXT_CONFIG, help="fairreason score --config for the text models"
+    )
+    parser.add_argument(
+        "--vision-model-args",
+        default=VISION_MODEL_ARGS,
+        help="model_args after pretrained=<model> for the vision models",
+    )
     parser.add_argument("--dry-run", action="store_true", help="print the scoring commands, run nothing")
     args = parser.parse_args(argv)
     chosen = tuple(c for c in CHECKPOINTS if args.only in (None, c.modality))
     failed = []
     for checkpoint in chosen:
-        command = score_command(checkpoint, args.output, text_config=args.text_config,
-                                vision_model_args=args.vision_model_args)
+        command = score_command(
+            checkpoint, args.output, text_config=args.text_config, vision_model_args=args.vision_model_args
+        )
         if args.dry_run:
             print(shlex.join(command))
         elif scores_file(args.output, checkpoint).is_file():
@@ -149,8 +211,15 @@ def main(argv: list[str] | None = None) -> int:
         group = [c for c in chosen if c.modality == modality and scores_file(args.output, c).is_file()]
         base = next(c.base for c in chosen if c.modality == modality)
         if any(c.name == base for c in group):
-            leaderboard_main([*(str(scores_file(args.output, c)) for c in group), "--baseline", base,
-                              "--output", str(args.output / f"leaderboard_{modality}")])
+            leaderboard_main(
+                [
+                    *(str(scores_file(args.output, c)) for c in group),
+                    "--baseline",
+                    base,
+                    "--output",
+                    str(args.output / f"leaderboard_{modality}"),
+                ]
+            )
     try:
         table = markdown(expected_vs_measured(args.output, chosen))
     except LeaderboardError as error:

@@ -104,11 +104,24 @@ def _fairreason() -> list[str]:
 
 
 def train_command(settings: SweepSettings, cell: Cell, checkpoint: Path) -> list[str]:
-    start = [*shlex.split(settings.train_launcher), "-m", "fairreason_tasks.cli"] if settings.train_launcher \
+    start = (
+        [*shlex.split(settings.train_launcher), "-m", "fairreason_tasks.cli"]
+        if settings.train_launcher
         else _fairreason()
-    command = [*start, "train", cell.paradigm, "--recipe", settings.recipe,
-               "--debias-ratio", repr(cell.ratio), "--budget", str(settings.budget),
-               "--output", str(checkpoint)]
+    )
+    command = [
+        *start,
+        "train",
+        cell.paradigm,
+        "--recipe",
+        settings.recipe,
+        "--debias-ratio",
+        repr(cell.ratio),
+        "--budget",
+        str(settings.budget),
+        "--output",
+        str(checkpoint),
+    ]
     if settings.data_dir:
         command += ["--data-dir", settings.data_dir]
     return command + shlex.split(settings.train_args)
@@ -116,8 +129,16 @@ def train_command(settings: SweepSettings, cell: Cell, checkpoint: Path) -> list
 
 def score_command(settings: SweepSettings, cell: Cell, checkpoint: Path, scores: Path) -> list[str]:
     model_args = ",".join(part for part in (f"pretrained={checkpoint}", settings.model_args) if part)
-    command = [*_fairreason(), "score", "--model_args", model_args, "--output", str(scores),
-               "--model-name", cell.name]
+    command = [
+        *_fairreason(),
+        "score",
+        "--model_args",
+        model_args,
+        "--output",
+        str(scores),
+        "--model-name",
+        cell.name,
+    ]
     if settings.data_dir:
         command += ["--data-dir", settings.data_dir]
     if settings.limit is not None:
@@ -135,8 +156,10 @@ class CellCommands:
 
 def cell_commands(settings: SweepSettings, cell: Cell) -> CellCommands:
     folder = cell_dir(settings, cell)
-    return CellCommands(train_command(settings, cell, folder / "checkpoint"),
-                        score_command(settings, cell, folder / "checkpoint", folder / "scores"))
+    return CellCommands(
+        train_command(settings, cell, folder / "checkpoint"),
+        score_command(settings, cell, folder / "checkpoint", folder / "scores"),
+    )
 
 
 # ---- state --------------------------------------------------------------------------------------
@@ -190,7 +213,9 @@ class SweepState:
         self.cells = dict(cells)
 
     def record(self, cell: Cell) -> dict[str, Any]:
-        return self.cells.setdefault(cell.name, {"paradigm": cell.paradigm, "ratio": cell.ratio, "status": "pending"})
+        return self.cells.setdefault(
+            cell.name, {"paradigm": cell.paradigm, "ratio": cell.ratio, "status": "pending"}
+        )
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
@@ -201,8 +226,13 @@ class SweepState:
             self.cells.update(on_disk.get("cells") or {})
             self.launcher = self.launcher or on_disk.get("launcher")
             yield
-            payload = {"schema": STATE_SCHEMA, "updated_utc": utc_timestamp(), "settings": self.settings.pinned(),
-                       "cells": self.cells, **({"launcher": self.launcher} if self.launcher else {})}
+            payload = {
+                "schema": STATE_SCHEMA,
+                "updated_utc": utc_timestamp(),
+                "settings": self.settings.pinned(),
+                "cells": self.cells,
+                **({"launcher": self.launcher} if self.launcher else {}),
+            }
             write_json_atomically(self.path, payload)
             os.chmod(self.path, _user_file_mode())
 
@@ -281,13 +311,22 @@ def prepare_resume(checkpoint: Path) -> str | None:
         else:
             shutil.rmtree(folder, ignore_errors=True)
     (checkpoint / "config.json").unlink(missing_ok=True)  # success is judged by a fresh final save
-    steps = {int(folder.name[len("checkpoint-"):]): folder for folder in complete
-             if folder.name[len("checkpoint-"):].isdigit()}
+    steps = {
+        int(folder.name[len("checkpoint-") :]): folder
+        for folder in complete
+        if folder.name[len("checkpoint-") :].isdigit()
+    }
     return str(steps[max(steps)]) if steps else None
 
 
-def run_cell(state: SweepState, settings: SweepSettings, cell: Cell, *, lock: CellLock | None = None,
-             commands: CellCommands | None = None) -> bool:
+def run_cell(
+    state: SweepState,
+    settings: SweepSettings,
+    cell: Cell,
+    *,
+    lock: CellLock | None = None,
+    commands: CellCommands | None = None,
+) -> bool:
     """Train (unless a completed training is recorded) and score one cell; True when it finished."""
     folder = cell_dir(settings, cell)
     checkpoint, scores = folder / "checkpoint", folder / "scores"
@@ -295,8 +334,16 @@ def run_cell(state: SweepState, settings: SweepSettings, cell: Cell, *, lock: Ce
     trained = state.record(cell).get("trained") and (checkpoint / "config.json").is_file()
     if not trained:
         resumed = prepare_resume(checkpoint)
-        state.update(cell, status="running", stage="train", trained=False, started_utc=utc_timestamp(), reason=None,
-                     log=str(folder / "train.log"), resumed_from=resumed)
+        state.update(
+            cell,
+            status="running",
+            stage="train",
+            trained=False,
+            started_utc=utc_timestamp(),
+            reason=None,
+            log=str(folder / "train.log"),
+            resumed_from=resumed,
+        )
         started = time.monotonic()
         train = [os.path.expandvars(part) for part in commands.train]  # $SLURM_* of a launcher prefix
         returncode = _run_logged(train, folder / "train.log", lock)
@@ -313,8 +360,15 @@ def run_cell(state: SweepState, settings: SweepSettings, cell: Cell, *, lock: Ce
         why = _failure_reason("scoring", returncode, folder / "score.log")
         state.update(cell, status="failed", reason=why if returncode else f"no scores.json written; {why}")
         return False
-    state.update(cell, status="done", stage=None, score_seconds=round(time.monotonic() - started, 1),
-                 scores=str(scores / "scores.json"), finished_utc=utc_timestamp(), log=None)
+    state.update(
+        cell,
+        status="done",
+        stage=None,
+        score_seconds=round(time.monotonic() - started, 1),
+        scores=str(scores / "scores.json"),
+        finished_utc=utc_timestamp(),
+        log=None,
+    )
     return True
 
 
@@ -323,10 +377,15 @@ def run_cell(state: SweepState, settings: SweepSettings, cell: Cell, *, lock: Ce
 
 def _progress(state: SweepState, settings: SweepSettings, message: str) -> None:
     records = [state.cells.get(cell.name, {}) for cell in settings.cells]
-    counts = {status: sum(record.get("status") == status for record in records)
-              for status in ("done", "running", "failed")}
-    print(f"[sweep {counts['done']}/{len(records)} done, {counts['running']} running, "
-          f"{counts['failed']} failed] {message}", flush=True)
+    counts = {
+        status: sum(record.get("status") == status for record in records)
+        for status in ("done", "running", "failed")
+    }
+    print(
+        f"[sweep {counts['done']}/{len(records)} done, {counts['running']} running, "
+        f"{counts['failed']} failed] {message}",
+        flush=True,
+    )
 
 
 def baseline_name(settings: SweepSettings, finished: list[Cell]) -> str | None:
@@ -334,7 +393,9 @@ def baseline_name(settings: SweepSettings, finished: list[Cell]) -> str | None:
     if settings.baseline:
         return settings.baseline
     for paradigm in settings.paradigms:
-        candidates = sorted((cell for cell in finished if cell.paradigm == paradigm), key=lambda cell: cell.ratio)
+        candidates = sorted(
+            (cell for cell in finished if cell.paradigm == paradigm), key=lambda cell: cell.ratio
+        )
         if candidates:
             return candidates[0].name
     return None
@@ -371,8 +432,12 @@ def run_sweep(settings: SweepSettings) -> int:
             continue
         record = state.cells[cell.name]
         if record.get("job_id") and record.get("status") in ("submitted", "running"):
-            _progress(state, settings, f"{cell.name}: skipped: cluster job {record['job_id']} has it "
-                                       f"(fairreason sweep --status {settings.output})")
+            _progress(
+                state,
+                settings,
+                f"{cell.name}: skipped: cluster job {record['job_id']} has it "
+                f"(fairreason sweep --status {settings.output})",
+            )
             continue
         try:
             lock = CellLock(cell_dir(settings, cell)).acquire()
@@ -381,7 +446,9 @@ def run_sweep(settings: SweepSettings) -> int:
             continue
         try:
             previous = record.get("status")
-            redo = {"running": " (cut off earlier: redone)", "failed": " (failed earlier: retried)"}.get(previous, "")
+            redo = {"running": " (cut off earlier: redone)", "failed": " (failed earlier: retried)"}.get(
+                previous, ""
+            )
             state.update(cell, status="running", launcher="local", job_id=None)
             _progress(state, settings, f"{cell.name}: training and scoring{redo}")
             try:
@@ -394,8 +461,12 @@ def run_sweep(settings: SweepSettings) -> int:
             lock.release()
         record = state.cells[cell.name]
         if finished:
-            _progress(state, settings, f"{cell.name}: done ({record.get('train_seconds', 0)} s train, "
-                                       f"{record['score_seconds']} s score)")
+            _progress(
+                state,
+                settings,
+                f"{cell.name}: done ({record.get('train_seconds', 0)} s train, "
+                f"{record['score_seconds']} s score)",
+            )
         else:
             _progress(state, settings, f"{cell.name}: FAILED: {record['reason']} (log: {record['log']})")
     return finish(state, settings)
@@ -414,13 +485,19 @@ def finish(state: SweepState, settings: SweepSettings) -> int:
             print(f"fairreason sweep: {error}", file=sys.stderr)
             built = False
         if not built:
-            print(f"fairreason sweep: the leaderboard could not be built in {settings.output}", file=sys.stderr)
+            print(
+                f"fairreason sweep: the leaderboard could not be built in {settings.output}", file=sys.stderr
+            )
             return 1
     if failed:
-        print(f"fairreason sweep: {len(failed)} cell(s) failed: {', '.join(failed)}; see {state.path}",
-              file=sys.stderr)
+        print(
+            f"fairreason sweep: {len(failed)} cell(s) failed: {', '.join(failed)}; see {state.path}",
+            file=sys.stderr,
+        )
     if waiting:
-        print(f"fairreason sweep: {len(waiting)} cell(s) not finished yet: {', '.join(waiting)}; "
-              f"fairreason sweep --status {settings.output}", file=sys.stderr)
+        print(
+            f"fairreason sweep: {len(waiting)} cell(s) not finished yet: {', '.join(waiting)}; "
+            f"fairreason sweep --status {settings.output}",
+            file=sys.stderr,
+        )
     return 1 if failed or waiting else 0
-

@@ -21,16 +21,22 @@ from trainers.training import run_training
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="fairreason train", description=__doc__.split("\n\n")[1])
     parser.add_argument("paradigm", choices=PARADIGMS)
-    parser.add_argument("--recipe", required=True, help="tiny | qwen3_8b | qwen2_5_vl_7b | path/to/recipe.yaml")
+    parser.add_argument(
+        "--recipe", required=True, help="tiny | qwen3_8b | qwen2_5_vl_7b | path/to/recipe.yaml"
+    )
     parser.add_argument("--output", required=True, help="checkpoint folder (an interrupted run resumes here)")
     parser.add_argument("--debias-ratio", type=float, help="share of BBQ debias samples in the mix, 0..1")
     parser.add_argument("--budget", type=int, help="total number of training samples")
     parser.add_argument("--data-dir", help="local data folder (FAIRREASON_DATA_DIR layout)")
     parser.add_argument("--teacher", help="distill: teacher checkpoint (overrides the recipe)")
-    parser.add_argument("--traces", help="distill with mode traces: kept-traces JSONL from `fairreason traces`")
-    parser.add_argument("--reward-model",
-                        help="mr_grpo: reward-model folder from `fairreason train reward-model` "
-                             "(overrides the recipe's rewards.reward_model.path)")
+    parser.add_argument(
+        "--traces", help="distill with mode traces: kept-traces JSONL from `fairreason traces`"
+    )
+    parser.add_argument(
+        "--reward-model",
+        help="mr_grpo: reward-model folder from `fairreason train reward-model` "
+        "(overrides the recipe's rewards.reward_model.path)",
+    )
     return parser
 
 
@@ -52,9 +58,17 @@ def train_main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
         _check_arguments(args)
-        output = run_training(args.paradigm, args.recipe, args.output, data_dir=args.data_dir,
-                              budget=args.budget, debias_ratio=args.debias_ratio, teacher=args.teacher,
-                              traces=args.traces, reward_model=args.reward_model)
+        output = run_training(
+            args.paradigm,
+            args.recipe,
+            args.output,
+            data_dir=args.data_dir,
+            budget=args.budget,
+            debias_ratio=args.debias_ratio,
+            teacher=args.teacher,
+            traces=args.traces,
+            reward_model=args.reward_model,
+        )
     except (RecipeError, PoolError, DataError, FileNotFoundError) as error:
         print(f"fairreason train: {error}", file=sys.stderr)
         return 2

@@ -65,8 +65,9 @@ class Mix:
 # ---- pools --------------------------------------------------------------------------------------
 
 
-def debias_pool(data_dir: str | Path | None = None, categories: Sequence[str] | None = None,
-                answer: str = "letter") -> Dataset:
+def debias_pool(
+    data_dir: str | Path | None = None, categories: Sequence[str] | None = None, answer: str = "letter"
+) -> Dataset:
     """BBQ items of the training-pool templates only (held-out templates are never trained on)."""
     items = data.load_bbq(categories=categories, data_dir=data_dir, split="train")
     return Dataset.from_list([bbq_row(item, answer) for item in items], features=ROW_FEATURES)
@@ -96,7 +97,9 @@ def math_row(record: Mapping[str, Any], spec: ReasoningSource, where: str) -> di
     answer = record.get(spec.answer_field) if spec.answer_field else None
     answer = str(answer).strip() if answer not in (None, "") else extract_boxed(solution)
     if not answer:
-        raise PoolError(f"{where}: no answer: field {spec.answer_field!r} is empty and the solution has no \\boxed{{}}")
+        raise PoolError(
+            f"{where}: no answer: field {spec.answer_field!r} is empty and the solution has no \\boxed{{}}"
+        )
     problem = record[spec.problem_field].strip()
     return {
         "id": str(record.get("id") or record.get("unique_id") or "math/" + _sha256(problem)[:16]),
@@ -108,13 +111,17 @@ def math_row(record: Mapping[str, Any], spec: ReasoningSource, where: str) -> di
     }
 
 
-def reasoning_pool(spec: ReasoningSource, seed: int, dropped: Counter | None = None) -> tuple[Dataset, dict[str, str]]:
+def reasoning_pool(
+    spec: ReasoningSource, seed: int, dropped: Counter | None = None
+) -> tuple[Dataset, dict[str, str]]:
     """The reasoning rows and the checksums of what they were read from; rows a source filters out
     are counted by reason in `dropped`."""
     if spec.source == "messages":
         rows, checksums = messages_rows(spec, Counter() if dropped is None else dropped)
     elif spec.source == "llava_cot":
-        raise PoolError("data.reasoning.source llava_cot holds images: use it in a recipe with modality: vision")
+        raise PoolError(
+            "data.reasoning.source llava_cot holds images: use it in a recipe with modality: vision"
+        )
     elif spec.source == "demo_arith":
         rows = demo_arith_rows(spec.size, seed)
         checksums = {f"demo_arith(size={spec.size},seed={seed})": _sha256(json.dumps(rows, sort_keys=True))}
@@ -164,8 +171,13 @@ def mix_pools(debias: Dataset, reasoning: Dataset, *, budget: int, ratio: float,
     return concatenate_datasets(parts).shuffle(seed=seed).flatten_indices()
 
 
-def build_mix(recipe: Recipe, *, data_dir: str | Path | None = None, budget: int | None = None,
-              ratio: float | None = None) -> Mix:
+def build_mix(
+    recipe: Recipe,
+    *,
+    data_dir: str | Path | None = None,
+    budget: int | None = None,
+    ratio: float | None = None,
+) -> Mix:
     """The recipe's mixed training set (overrides from the CLI win) and its manifest."""
     budget = recipe.budget if budget is None else budget
     ratio = recipe.debias_ratio if ratio is None else ratio
@@ -173,9 +185,13 @@ def build_mix(recipe: Recipe, *, data_dir: str | Path | None = None, budget: int
         data_dir = recipe.bbq_default_dir
     dropped: dict[str, Counter] = {"debias": Counter(), "reasoning": Counter()}
     if recipe.debias_source.get("source") == "bbq_traces":
-        rows, debias_checksums = bbq_trace_rows(recipe.debias_source, data_dir=data_dir,
-                                                categories=recipe.bbq_categories, dropped=dropped["debias"],
-                                                where=str(recipe.source_file))
+        rows, debias_checksums = bbq_trace_rows(
+            recipe.debias_source,
+            data_dir=data_dir,
+            categories=recipe.bbq_categories,
+            dropped=dropped["debias"],
+            where=str(recipe.source_file),
+        )
         debias = Dataset.from_list(rows, features=ROW_FEATURES)
     else:
         debias, debias_checksums = debias_pool(data_dir, recipe.bbq_categories, recipe.bbq_answer), {}
@@ -212,7 +228,12 @@ def _counts(tasks: Iterable[str]) -> dict[str, int]:
         by_task[task] = by_task.get(task, 0) + 1
     debias = by_task.get(BBQ_TASK, 0)
     total = sum(by_task.values())
-    return {"total": total, "debias": debias, "reasoning": total - debias, "by_task": dict(sorted(by_task.items()))}
+    return {
+        "total": total,
+        "debias": debias,
+        "reasoning": total - debias,
+        "by_task": dict(sorted(by_task.items())),
+    }
 
 
 def _sha256(text: str) -> str:

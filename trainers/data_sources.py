@@ -42,11 +42,22 @@ REASONING_TASK = "reasoning"  # a trace with no answer the core grader reads: SF
 LOCAL_SUFFIXES = (".jsonl", ".json", ".parquet")
 DEFAULT_COLUMNS: dict[str, dict[str, Any]] = {
     "messages": {"messages": "messages", "num_tokens": "num_tokens", "source": "source"},
-    "bbq_traces": {"context": "context", "question": "question", "options": ["ans0", "ans1", "ans2"],
-                   "response": "response", "reasoning": None, "id": None},
+    "bbq_traces": {
+        "context": "context",
+        "question": "question",
+        "options": ["ans0", "ans1", "ans2"],
+        "response": "response",
+        "reasoning": None,
+        "id": None,
+    },
     "llava_cot": {"conversations": "conversations", "image": "image", "id": "id"},
 }
-OPTIONAL_COLUMNS = {"num_tokens", "source", "reasoning", "id"}  # absent: no filter / no extra text / row index
+OPTIONAL_COLUMNS = {
+    "num_tokens",
+    "source",
+    "reasoning",
+    "id",
+}  # absent: no filter / no extra text / row index
 LLAVA_ROLES = {"role_key": "from", "content_key": "value", "user": "human", "assistant": "gpt"}
 _CONCLUSION = ("<CONCLUSION>", "</CONCLUSION>")
 SHORT_ANSWER_CHARS = 24  # a conclusion this short on one line is an answer in itself ("B", "12 cm")
@@ -62,8 +73,9 @@ def _local_files(path: Path) -> list[Path]:
     return files
 
 
-def load_source(path: str, *, name: str | None = None, split: str = "train", revision: str | None = None,
-                where: str) -> tuple[Dataset, dict[str, str]]:
+def load_source(
+    path: str, *, name: str | None = None, split: str = "train", revision: str | None = None, where: str
+) -> tuple[Dataset, dict[str, str]]:
     """The rows of a hub dataset (at `revision`) or of local files, and what they were read from."""
     from datasets import load_dataset
 
@@ -76,8 +88,10 @@ def load_source(path: str, *, name: str | None = None, split: str = "train", rev
         rows = load_dataset(kind, data_files=[str(f) for f in files], split="train")
         return rows, {str(f): hashlib.sha256(f.read_bytes()).hexdigest() for f in files}
     if not revision:
-        raise RecipeError(f"{where}: field 'revision' is required for a hub source (a commit sha; "
-                          f"'main' accepts whatever the hub serves today and is recorded as unpinned)")
+        raise RecipeError(
+            f"{where}: field 'revision' is required for a hub source (a commit sha; "
+            f"'main' accepts whatever the hub serves today and is recorded as unpinned)"
+        )
     rows = load_dataset(path, name, split=split, revision=revision)
     label = f"{path}/{name or 'default'}@{revision}[{split}]"
     return rows, {label: rows._fingerprint, f"{label}:resolved_revision": _resolved_revision(path, revision)}
@@ -93,13 +107,16 @@ def _resolved_revision(path: str, revision: str) -> str:
         return "unresolved"
 
 
-def column_map(kind: str, given: Mapping[str, Any] | None, columns: Iterable[str], *, where: str,
-               field: str) -> dict[str, Any]:
+def column_map(
+    kind: str, given: Mapping[str, Any] | None, columns: Iterable[str], *, where: str, field: str
+) -> dict[str, Any]:
     """The source's expected columns with the recipe's remapping; a missing one names the field to set."""
     mapping = {**DEFAULT_COLUMNS[kind], **dict(given or {})}
     unknown = sorted(set(mapping) - set(DEFAULT_COLUMNS[kind]))
     if unknown:
-        raise RecipeError(f"{where}: {field}.columns has unknown keys {unknown}; known: {sorted(DEFAULT_COLUMNS[kind])}")
+        raise RecipeError(
+            f"{where}: {field}.columns has unknown keys {unknown}; known: {sorted(DEFAULT_COLUMNS[kind])}"
+        )
     present = set(columns)
     for key, column in mapping.items():
         wanted = column if isinstance(column, list) else [column]
@@ -109,8 +126,10 @@ def column_map(kind: str, given: Mapping[str, Any] | None, columns: Iterable[str
             if key in OPTIONAL_COLUMNS and column == DEFAULT_COLUMNS[kind][key]:
                 mapping[key] = None  # an optional column the source does not have
                 break
-            raise RecipeError(f"{where}: column {name!r} not found (columns: {', '.join(sorted(present))}); "
-                              f"set {field}.columns.{key} to the column that holds it")
+            raise RecipeError(
+                f"{where}: column {name!r} not found (columns: {', '.join(sorted(present))}); "
+                f"set {field}.columns.{key} to the column that holds it"
+            )
     return mapping
 
 
@@ -127,19 +146,31 @@ def _split_chat(messages: Any, where: str) -> tuple[list[dict[str, str]], str]:
     return prompt, str(messages[last].get("content") or "")
 
 
-def reasoning_row(row_id: str, prompt: list[dict[str, Any]], target: str, answer: str | None) -> dict[str, Any]:
+def reasoning_row(
+    row_id: str, prompt: list[dict[str, Any]], target: str, answer: str | None
+) -> dict[str, Any]:
     """A reasoning row in the mix's columns: `math` when the core grader reads an answer, else `reasoning`."""
-    return {"id": row_id, "task": MATH_TASK if answer else REASONING_TASK, "prompt": prompt, "target": target,
-            "answer": answer or "", **NOT_BBQ}
+    return {
+        "id": row_id,
+        "task": MATH_TASK if answer else REASONING_TASK,
+        "prompt": prompt,
+        "target": target,
+        "answer": answer or "",
+        **NOT_BBQ,
+    }
 
 
 def messages_rows(spec: ReasoningSource, dropped: Counter) -> tuple[list[dict[str, Any]], dict[str, str]]:
     """Rows of a messages-format trace set, filtered on num_tokens and source; drops counted in `dropped`."""
     where = f"data.reasoning ({spec.path})"
-    table, checksums = load_source(spec.path, name=spec.name, split=spec.split, revision=spec.revision, where=where)
+    table, checksums = load_source(
+        spec.path, name=spec.name, split=spec.split, revision=spec.revision, where=where
+    )
     columns = column_map("messages", spec.columns, table.column_names, where=where, field="data.reasoning")
     if spec.max_num_tokens is not None and not columns["num_tokens"]:
-        raise RecipeError(f"{where}: max_num_tokens needs a num_tokens column; set data.reasoning.columns.num_tokens")
+        raise RecipeError(
+            f"{where}: max_num_tokens needs a num_tokens column; set data.reasoning.columns.num_tokens"
+        )
     if spec.sources and not columns["source"]:
         raise RecipeError(f"{where}: sources needs a source column; set data.reasoning.columns.source")
     rows = []
@@ -182,13 +213,24 @@ def _reordered(item: bbq.BBQItem, options: Sequence[str]) -> bbq.BBQItem | None:
     def index(old: int | None) -> int | None:
         return None if old is None else moved[old]
 
-    return dataclasses.replace(item, options=tuple(item.options[old] for old in order), label=moved[item.label],
-                               unknown_index=moved[item.unknown_index], target_index=index(item.target_index),
-                               biased_index=index(item.biased_index))
+    return dataclasses.replace(
+        item,
+        options=tuple(item.options[old] for old in order),
+        label=moved[item.label],
+        unknown_index=moved[item.unknown_index],
+        target_index=index(item.target_index),
+        biased_index=index(item.biased_index),
+    )
 
 
-def bbq_trace_rows(spec: Mapping[str, Any], *, data_dir: str | Path | None, categories: Sequence[str] | None,
-                   dropped: Counter, where: str) -> tuple[list[dict[str, Any]], dict[str, str]]:
+def bbq_trace_rows(
+    spec: Mapping[str, Any],
+    *,
+    data_dir: str | Path | None,
+    categories: Sequence[str] | None,
+    dropped: Counter,
+    where: str,
+) -> tuple[list[dict[str, Any]], dict[str, str]]:
     """Training-pool BBQ rows whose target is the source's accepted trace; drops counted by reason."""
     from trainers.rewards import accepted, sample_rewards
 
@@ -202,13 +244,21 @@ def bbq_trace_rows(spec: Mapping[str, Any], *, data_dir: str | Path | None, cate
         by_key.setdefault(_key(item.context, item.question), []).append(item)
     rows, checksums, seen = [], {}, set()
     for config in configs:
-        table, sums = load_source(str(spec["path"]), name=config, split=spec.get("split", "train"),
-                                  revision=spec.get("revision"), where=f"{where}: {field}")
+        table, sums = load_source(
+            str(spec["path"]),
+            name=config,
+            split=spec.get("split", "train"),
+            revision=spec.get("revision"),
+            where=f"{where}: {field}",
+        )
         checksums.update(sums)
-        columns = column_map("bbq_traces", spec.get("columns"), table.column_names, where=f"{where}: {field}",
-                             field=field)
+        columns = column_map(
+            "bbq_traces", spec.get("columns"), table.column_names, where=f"{where}: {field}", field=field
+        )
         for record in table:
-            candidates = by_key.get(_key(str(record[columns["context"]]), str(record[columns["question"]])), [])
+            candidates = by_key.get(
+                _key(str(record[columns["context"]]), str(record[columns["question"]])), []
+            )
             options = _options_of(record, columns["options"])
             match = next((moved for item in candidates if (moved := _reordered(item, options))), None)
             if match is None:
@@ -223,7 +273,9 @@ def bbq_trace_rows(spec: Mapping[str, Any], *, data_dir: str | Path | None, cate
                 continue
             response = str(record[columns["response"]] or "")
             reasoning = str(record[columns["reasoning"]] or "") if columns["reasoning"] else ""
-            trace = f"<think>{reasoning.strip()}</think>\n{response.strip()}" if reasoning.strip() else response
+            trace = (
+                f"<think>{reasoning.strip()}</think>\n{response.strip()}" if reasoning.strip() else response
+            )
             if not accepted(sample_rewards(trace, row)):
                 dropped["answer_rejected"] += 1
                 continue
@@ -239,33 +291,43 @@ def conclusion_answer(reply: str) -> str | None:
     """The answer of a LLaVA-CoT reply: its <CONCLUSION> read by the core grader, or the conclusion
     itself when it is one short line; None when neither holds."""
     start, end = reply.rfind(_CONCLUSION[0]), reply.rfind(_CONCLUSION[1])
-    conclusion = reply[start + len(_CONCLUSION[0]):end].strip() if 0 <= start < end else ""
+    conclusion = reply[start + len(_CONCLUSION[0]) : end].strip() if 0 <= start < end else ""
     if not conclusion:
         return None
     stated = extract_math_answer(conclusion)
     if stated:
         return stated
-    return conclusion.rstrip(".") if len(conclusion) <= SHORT_ANSWER_CHARS and "\n" not in conclusion else None
+    return (
+        conclusion.rstrip(".") if len(conclusion) <= SHORT_ANSWER_CHARS and "\n" not in conclusion else None
+    )
 
 
 def llava_cot_rows(spec: ReasoningSource, dropped: Counter) -> tuple[list[dict[str, Any]], dict[str, str]]:
     """Image rows of LLaVA-CoT: the human turn over the image as the prompt, the gpt turn as the target."""
     where = f"data.reasoning ({spec.path})"
     if not spec.image_root:
-        raise RecipeError(f"{where}: field 'data.reasoning.image_root' (the folder the image paths start from) "
-                          "is required for source 'llava_cot'")
-    table, checksums = load_source(spec.path, name=spec.name, split=spec.split, revision=spec.revision, where=where)
+        raise RecipeError(
+            f"{where}: field 'data.reasoning.image_root' (the folder the image paths start from) "
+            "is required for source 'llava_cot'"
+        )
+    table, checksums = load_source(
+        spec.path, name=spec.name, split=spec.split, revision=spec.revision, where=where
+    )
     columns = column_map("llava_cot", spec.columns, table.column_names, where=where, field="data.reasoning")
     root = Path(os.path.expandvars(spec.image_root)).expanduser()
     rows = []
     for index, record in enumerate(table):
         turns = record[columns["conversations"]] or []
         human = next((t for t in turns if t.get(LLAVA_ROLES["role_key"]) == LLAVA_ROLES["user"]), None)
-        gpt = next((t for t in reversed(turns) if t.get(LLAVA_ROLES["role_key"]) == LLAVA_ROLES["assistant"]), None)
+        gpt = next(
+            (t for t in reversed(turns) if t.get(LLAVA_ROLES["role_key"]) == LLAVA_ROLES["assistant"]), None
+        )
         if human is None or gpt is None:
-            raise RecipeError(f"{where} row {index}: conversations need a {LLAVA_ROLES['user']!r} and a "
-                              f"{LLAVA_ROLES['assistant']!r} turn (keys {LLAVA_ROLES['role_key']!r}/"
-                              f"{LLAVA_ROLES['content_key']!r})")
+            raise RecipeError(
+                f"{where} row {index}: conversations need a {LLAVA_ROLES['user']!r} and a "
+                f"{LLAVA_ROLES['assistant']!r} turn (keys {LLAVA_ROLES['role_key']!r}/"
+                f"{LLAVA_ROLES['content_key']!r})"
+            )
         image = root / str(record[columns["image"]])
         if not image.is_file():
             dropped["image_missing"] += 1

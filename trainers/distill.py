@@ -27,14 +27,23 @@ TEACHER_DIR = "teacher"
 FROM_SFT = "sft:"
 
 
-def train_distill(recipe: Recipe, model: str, mix: Mix, output_dir: Path, *, teacher: str | None = None,
-                  traces: str | Path | None = None) -> dict[str, Any]:
+def train_distill(
+    recipe: Recipe,
+    model: str,
+    mix: Mix,
+    output_dir: Path,
+    *,
+    teacher: str | None = None,
+    traces: str | Path | None = None,
+) -> dict[str, Any]:
     """Run the recipe's distillation mode; returns what `fairreason.json` should record about it."""
     mode = recipe.distill.get("mode", "logits")
     if mode == "traces":
         trace_file = traces or recipe.distill.get("traces")
         if not trace_file:
-            raise RecipeError(f"{recipe.source_file}: mode traces needs 'distill.traces' or --traces (a JSONL file)")
+            raise RecipeError(
+                f"{recipe.source_file}: mode traces needs 'distill.traces' or --traces (a JSONL file)"
+            )
         rows = trace_rows(mix.dataset, Path(trace_file))
         from trainers.sft import train_sft
 
@@ -50,7 +59,9 @@ def trace_rows(mixed: Dataset, trace_file: Path) -> Dataset:
     kept = {record["id"]: record["completion"] for _, record in read_jsonl(trace_file) if record.get("kept")}
     chosen = mixed.filter(lambda row: row["id"] in kept)
     if len(chosen) == 0:
-        raise RecipeError(f"{trace_file}: no kept trace matches an id of the mix; run `fairreason traces` on this mix")
+        raise RecipeError(
+            f"{trace_file}: no kept trace matches an id of the mix; run `fairreason traces` on this mix"
+        )
     return chosen.map(lambda row: {"target": kept[row["id"]]})
 
 
@@ -59,7 +70,9 @@ def _teacher(recipe: Recipe, override: str | None) -> str:
     if not spec:
         raise RecipeError(f"{recipe.source_file}: mode logits needs 'distill.teacher' or --teacher")
     if spec.startswith(FROM_SFT):  # trainers.training.run_training trains it first and passes its path
-        raise RecipeError(f"{recipe.source_file}: teacher {spec!r} is trained by run_training; pass its folder")
+        raise RecipeError(
+            f"{recipe.source_file}: teacher {spec!r} is trained by run_training; pass its folder"
+        )
     return spec
 
 

@@ -17,8 +17,14 @@ from trainers.rewards import reward_functions
 from trainers.runs import train_and_save, trl_config
 
 
-def train_grpo(recipe: Recipe, model: str, rows: Dataset, output_dir: Path, callbacks: list | None = None,
-               rewards: tuple[list, list[float]] | None = None) -> Path:
+def train_grpo(
+    recipe: Recipe,
+    model: str,
+    rows: Dataset,
+    output_dir: Path,
+    callbacks: list | None = None,
+    rewards: tuple[list, list[float]] | None = None,
+) -> Path:
     """Optimise `model` against the recipe's weighted rewards (or the given (functions, weights));
     the final checkpoint lands in `output_dir`."""
     from transformers import AutoTokenizer

@@ -29,8 +29,18 @@ BBQ_ANSWERS = ("letter", "option_text")
 MODALITIES = ("text", "vision")  # vision: image rows from VLBiasBench + MathVerse (trainers/vision.py)
 TINY_MODEL = "tiny"  # `model.name_or_path: tiny` builds a 2-layer model in the output folder
 # slurm: the cluster resources of one sweep cell (read by studies.launchers, not by training)
-_SECTIONS = {"name", "paradigm", "modality", "model", "data", "training", "rewards", "distill", "description",
-             "slurm"}
+_SECTIONS = {
+    "name",
+    "paradigm",
+    "modality",
+    "model",
+    "data",
+    "training",
+    "rewards",
+    "distill",
+    "description",
+    "slurm",
+}
 
 
 class RecipeError(FairreasonError, ValueError):
@@ -107,7 +117,9 @@ def _bbq_default_dir(value: Any, path: Path) -> Path | None:
     if value is None:
         return None
     if value != SHIPPED_BBQ_SAMPLE:
-        raise RecipeError(f"{path}: field 'data.bbq_default' must be {SHIPPED_BBQ_SAMPLE!r} or absent, got {value!r}")
+        raise RecipeError(
+            f"{path}: field 'data.bbq_default' must be {SHIPPED_BBQ_SAMPLE!r} or absent, got {value!r}"
+        )
     return PACKAGED_DIR / "bbq_demo"
 
 
@@ -137,7 +149,9 @@ def load_recipe(recipe: str, paradigm: str) -> Recipe:
     check_mix(budget, ratio, where=str(path))
     distill = _mapping(raw, "distill", path)
     if paradigm == "distill" and distill.get("mode", "logits") not in DISTILL_MODES:
-        raise RecipeError(f"{path}: field 'distill.mode' must be one of {DISTILL_MODES}, got {distill['mode']!r}")
+        raise RecipeError(
+            f"{path}: field 'distill.mode' must be one of {DISTILL_MODES}, got {distill['mode']!r}"
+        )
     categories = data.get("bbq_categories")
     bbq_answer = str(data.get("bbq_answer", "letter"))
     if bbq_answer not in BBQ_ANSWERS:
@@ -146,7 +160,9 @@ def load_recipe(recipe: str, paradigm: str) -> Recipe:
     if modality not in MODALITIES:
         raise RecipeError(f"{path}: field 'modality' must be one of {MODALITIES}, got {modality!r}")
     if modality == "vision" and paradigm == "distill":
-        raise RecipeError(f"{path}: vision recipes train with sft or grpo (distil a VL teacher's traces with sft)")
+        raise RecipeError(
+            f"{path}: vision recipes train with sft or grpo (distil a VL teacher's traces with sft)"
+        )
     return Recipe(
         name=str(raw.get("name", path.stem)),
         paradigm=paradigm,
@@ -198,7 +214,9 @@ def _reasoning(spec: Any, path: Path) -> ReasoningSource:
         raise RecipeError(f"{path}: field 'data.reasoning' must be a mapping")
     source = spec.get("source")
     if source not in REASONING_SOURCES:
-        raise RecipeError(f"{path}: field 'data.reasoning.source' must be one of {REASONING_SOURCES}, got {source!r}")
+        raise RecipeError(
+            f"{path}: field 'data.reasoning.source' must be one of {REASONING_SOURCES}, got {source!r}"
+        )
     if source in ("jsonl", "hub", "messages", "llava_cot") and not spec.get("path"):
         raise RecipeError(f"{path}: field 'data.reasoning.path' is required for source {source!r}")
     try:

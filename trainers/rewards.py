@@ -82,8 +82,9 @@ def math_score(text: str, row: Mapping[str, Any]) -> float | None:
     return float(stated is not None and is_equivalent(stated, row["answer"]))
 
 
-def sample_rewards(completion: str | Sequence[Mapping[str, Any]], row: Mapping[str, Any],
-                   *, biased_penalty: float = 0.0) -> dict[str, float | None]:
+def sample_rewards(
+    completion: str | Sequence[Mapping[str, Any]], row: Mapping[str, Any], *, biased_penalty: float = 0.0
+) -> dict[str, float | None]:
     """Every reward for one completion of one row (None where a reward does not apply)."""
     text = completion_text(completion)
     return {
@@ -108,16 +109,24 @@ def _rows(count: int, columns: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 
 def format_reward(completions: list, **columns: Any) -> list[float | None]:
-    return [format_score(completion_text(c), row) for c, row in zip(completions, _rows(len(completions), columns), strict=True)]
+    return [
+        format_score(completion_text(c), row)
+        for c, row in zip(completions, _rows(len(completions), columns), strict=True)
+    ]
 
 
 def bbq_reward(completions: list, biased_penalty: float = 0.0, **columns: Any) -> list[float | None]:
     rows = _rows(len(completions), columns)
-    return [bbq_score(completion_text(c), row, biased_penalty) for c, row in zip(completions, rows, strict=True)]
+    return [
+        bbq_score(completion_text(c), row, biased_penalty) for c, row in zip(completions, rows, strict=True)
+    ]
 
 
 def math_reward(completions: list, **columns: Any) -> list[float | None]:
-    return [math_score(completion_text(c), row) for c, row in zip(completions, _rows(len(completions), columns), strict=True)]
+    return [
+        math_score(completion_text(c), row)
+        for c, row in zip(completions, _rows(len(completions), columns), strict=True)
+    ]
 
 
 def reward_functions(config: Mapping[str, Any] | None = None) -> tuple[list[RewardFunc], list[float]]:
@@ -143,7 +152,9 @@ def reward_functions(config: Mapping[str, Any] | None = None) -> tuple[list[Rewa
 # ---- other engines (verl, EasyR1): the same rule, reached through `weighted_reward` ---------------
 
 
-def weighted_reward(completion: str, row: Mapping[str, Any], config: Mapping[str, Any] | None = None) -> float:
+def weighted_reward(
+    completion: str, row: Mapping[str, Any], config: Mapping[str, Any] | None = None
+) -> float:
     """The weighted sum of the applicable rewards, as TRL combines them with `reward_weights`."""
     config = dict(config or {})
     weights = {**DEFAULT_WEIGHTS, **config.get("weights", {})}
@@ -157,8 +168,9 @@ def _exported_row(ground_truth: str) -> tuple[dict[str, Any], dict[str, Any]]:
     return payload["row"], payload.get("rewards", {})
 
 
-def verl_compute_score(data_source: str, solution_str: str, ground_truth: str, extra_info: Any = None,
-                       **_: Any) -> float:
+def verl_compute_score(
+    data_source: str, solution_str: str, ground_truth: str, extra_info: Any = None, **_: Any
+) -> float:
     """verl `custom_reward_function` entry point."""
     row, config = _exported_row(ground_truth)
     return weighted_reward(solution_str, row, config)
@@ -170,6 +182,10 @@ def easyr1_compute_score(reward_inputs: list[dict[str, Any]]) -> list[dict[str, 
     for item in reward_inputs:
         row, config = _exported_row(item["ground_truth"])
         parts = sample_rewards(item["response"], row, biased_penalty=float(config.get("biased_penalty", 0.0)))
-        scores.append({"overall": weighted_reward(item["response"], row, config),
-                       **{name: value for name, value in parts.items() if value is not None}})
+        scores.append(
+            {
+                "overall": weighted_reward(item["response"], row, config),
+                **{name: value for name, value in parts.items() if value is not None},
+            }
+        )
     return scores

@@ -13,8 +13,14 @@ from fairreason_tasks.core.bias_metrics import LETTERS
 
 BBQ_TASK = "bbq"
 MATH_TASK = "math"
-NOT_BBQ: dict[str, Any] = {"options": [], "category": "", "context_condition": "", "label": -1,
-                           "unknown_index": -1, "biased_index": -1}
+NOT_BBQ: dict[str, Any] = {
+    "options": [],
+    "category": "",
+    "context_condition": "",
+    "label": -1,
+    "unknown_index": -1,
+    "biased_index": -1,
+}
 
 
 def image_user_turn(text: str) -> list[dict[str, Any]]:
@@ -41,11 +47,13 @@ def bbq_row(item: bbq.BBQItem, answer: str = "letter") -> dict[str, Any]:
     elif item.context_condition == "ambig":
         target = (
             "<think>The context does not say who it is, and guessing from a group stereotype would be "
-            f"unfair, so the answer is \"{correct}\".</think>\nAnswer: {letter}"
+            f'unfair, so the answer is "{correct}".</think>\nAnswer: {letter}'
         )
     else:
-        target = (f"<think>The context states it directly: the answer is \"{correct}\", whatever the "
-                  f"stereotype says.</think>\nAnswer: {letter}")
+        target = (
+            f'<think>The context states it directly: the answer is "{correct}", whatever the '
+            f"stereotype says.</think>\nAnswer: {letter}"
+        )
     return {
         "id": f"bbq/{item.category}/{item.example_id}",
         "task": BBQ_TASK,

@@ -28,7 +28,9 @@ def base_model(recipe: Recipe, output_dir: Path, texts: list[str]) -> str:
         return recipe.model
     from trainers.tiny_models import build_tiny_text_model
 
-    return str(build_tiny_text_model(output_dir / TINY_BASE_DIR, texts, arch=recipe.model_arch, seed=recipe.seed))
+    return str(
+        build_tiny_text_model(output_dir / TINY_BASE_DIR, texts, arch=recipe.model_arch, seed=recipe.seed)
+    )
 
 
 def tokenizer_texts(rows: Any) -> list[str]:
@@ -42,7 +44,9 @@ def trl_config(config_class: type, recipe: Recipe, output_dir: Path, **fixed: An
     settings = {"seed": recipe.seed, "report_to": "none", **recipe.training, **fixed}
     unknown = sorted(set(settings) - known)
     if unknown:
-        raise RecipeError(f"{recipe.source_file}: training keys {unknown} are not {config_class.__name__} options")
+        raise RecipeError(
+            f"{recipe.source_file}: training keys {unknown} are not {config_class.__name__} options"
+        )
     return config_class(output_dir=str(output_dir), **settings)
 
 
@@ -60,8 +64,14 @@ def train_and_save(trainer: Any, output_dir: Path, processing_class: Any) -> Non
     processing_class.save_pretrained(str(output_dir))
 
 
-def write_run_record(output_dir: Path, recipe: Recipe, manifest: dict[str, Any], *, base: str,
-                     extra: dict[str, Any] | None = None) -> Path:
+def write_run_record(
+    output_dir: Path,
+    recipe: Recipe,
+    manifest: dict[str, Any],
+    *,
+    base: str,
+    extra: dict[str, Any] | None = None,
+) -> Path:
     """`fairreason.json`: what a checkpoint was trained on, read back by `fairreason score`."""
     record = {
         "schema": "fairreason.train/1",
@@ -87,10 +97,14 @@ def git_revision() -> str | None:
     """The code revision (with `-dirty` for uncommitted changes), or None outside a git checkout."""
     here = Path(__file__).resolve().parent
     try:
-        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, timeout=10)
+        head = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, timeout=10
+        )
         if head.returncode != 0:
             return None
-        status = subprocess.run(["git", "status", "--porcelain"], cwd=here, capture_output=True, text=True, timeout=10)
+        status = subprocess.run(
+            ["git", "status", "--porcelain"], cwd=here, capture_output=True, text=True, timeout=10
+        )
     except (OSError, subprocess.TimeoutExpired):
         return None
     return head.stdout.strip() + ("-dirty" if status.stdout.strip() else "")

@@ -94,8 +94,14 @@ def _cached_key(out: Path) -> str | None:
         return None
 
 
-def train_bpe_tokenizer(corpus: list[str], *, vocab_size: int, special_tokens: Sequence[str],
-                        chat_template: str, model_max_length: int):
+def train_bpe_tokenizer(
+    corpus: list[str],
+    *,
+    vocab_size: int,
+    special_tokens: Sequence[str],
+    chat_template: str,
+    model_max_length: int,
+):
     """A byte-level BPE tokenizer trained on `corpus`, ChatML eos/pad, the thinking tags as ordinary
     tokens."""
     from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers, trainers
@@ -125,8 +131,13 @@ def train_bpe_tokenizer(corpus: list[str], *, vocab_size: int, special_tokens: S
 
 
 def _train_tokenizer(corpus: list[str]):
-    return train_bpe_tokenizer(corpus, vocab_size=VOCAB_SIZE, special_tokens=SPECIAL_TOKENS,
-                               chat_template=CHAT_TEMPLATE, model_max_length=CONTEXT_LENGTH)
+    return train_bpe_tokenizer(
+        corpus,
+        vocab_size=VOCAB_SIZE,
+        special_tokens=SPECIAL_TOKENS,
+        chat_template=CHAT_TEMPLATE,
+        model_max_length=CONTEXT_LENGTH,
+    )
 
 
 def _init_model(arch: str, tokenizer, seed: int):

@@ -78,8 +78,13 @@ def _read_stamp(out: Path) -> dict | None:
 
 
 def _build_tokenizer():
-    return train_bpe_tokenizer(_CORPUS, vocab_size=VOCAB_SIZE, special_tokens=[PAD_TOKEN, IM_START, IM_END, *VISION_TOKENS],
-                               chat_template=CHAT_TEMPLATE, model_max_length=4096)
+    return train_bpe_tokenizer(
+        _CORPUS,
+        vocab_size=VOCAB_SIZE,
+        special_tokens=[PAD_TOKEN, IM_START, IM_END, *VISION_TOKENS],
+        chat_template=CHAT_TEMPLATE,
+        model_max_length=4096,
+    )
 
 
 def _build_processor():
@@ -113,8 +118,11 @@ def _init_model(tokenizer, seed: int):
             "max_position_embeddings": 4096,
             "max_window_layers": 2,
             # The three M-RoPE sections (time, height, width) split head_dim / 2 frequencies.
-            "rope_parameters": {"rope_type": "default", "rope_theta": 10000.0,
-                                "mrope_section": [head_dim // 4, head_dim // 8, head_dim // 8]},
+            "rope_parameters": {
+                "rope_type": "default",
+                "rope_theta": 10000.0,
+                "mrope_section": [head_dim // 4, head_dim // 8, head_dim // 8],
+            },
             "bos_token_id": None,
             "eos_token_id": tokenizer.eos_token_id,
             "pad_token_id": tokenizer.pad_token_id,

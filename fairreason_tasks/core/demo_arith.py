@@ -35,13 +35,19 @@ def _split_of(a: int, b: int) -> str:
     return "heldout" if digest[0] % HELDOUT_SHARE == 0 else "train"
 
 
-def generate_problems(n: int, seed: int = 0, *, split: str = "train", max_operand: int = 49) -> list[ArithProblem]:
+def generate_problems(
+    n: int, seed: int = 0, *, split: str = "train", max_operand: int = 49
+) -> list[ArithProblem]:
     """`n` distinct problems a + b (0 <= a, b <= max_operand) of one split, drawn without replacement."""
     if split not in SPLITS:
         raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
-    pairs = [(a, b) for a in range(max_operand + 1) for b in range(max_operand + 1) if _split_of(a, b) == split]
+    pairs = [
+        (a, b) for a in range(max_operand + 1) for b in range(max_operand + 1) if _split_of(a, b) == split
+    ]
     if n < 0 or n > len(pairs):
-        raise ValueError(f"n must be between 0 and {len(pairs)} ({split} sums with max_operand={max_operand}), got {n}")
+        raise ValueError(
+            f"n must be between 0 and {len(pairs)} ({split} sums with max_operand={max_operand}), got {n}"
+        )
     return [_problem(a, b) for a, b in random.Random(seed).sample(pairs, n)]
 
 
@@ -52,8 +58,10 @@ def column_addition(a: int, b: int) -> str:
     these one-digit steps (each a fact from a table of 100) and carries them out on unseen pairs.
     """
     carry = (a % 10 + b % 10) // 10
-    return (f"{a % 10} + {b % 10} = {a % 10 + b % 10}, carry {carry}. "
-            f"{a // 10} + {b // 10} + {carry} = {a // 10 + b // 10 + carry}.")
+    return (
+        f"{a % 10} + {b % 10} = {a % 10 + b % 10}, carry {carry}. "
+        f"{a // 10} + {b // 10} + {carry} = {a // 10 + b // 10 + carry}."
+    )
 
 
 def _problem(a: int, b: int) -> ArithProblem:
@@ -67,7 +75,7 @@ def _problem(a: int, b: int) -> ArithProblem:
 
 def prompt_text(problem: ArithProblem) -> str:
     """The user turn for a problem (training and any demo evaluation use this one wording)."""
-    return f"{problem.question}\nEnd with a line \"Answer: <number>\"."
+    return f'{problem.question}\nEnd with a line "Answer: <number>".'
 
 
 def target_text(problem: ArithProblem) -> str:

@@ -76,8 +76,16 @@ __all__ = [
 
 # The "unknown" option phrasings BBQ uses (HELM's list, as in lm-eval's bbq utilities).
 UNKNOWN_PHRASINGS = (
-    "Unknown", "Cannot answer", "Can't be determined", "Cannot be determined", "Can't answer",
-    "Not known", "Not enough info", "Not enough information", "Not answerable", "Undetermined",
+    "Unknown",
+    "Cannot answer",
+    "Can't be determined",
+    "Cannot be determined",
+    "Can't answer",
+    "Not known",
+    "Not enough info",
+    "Not enough information",
+    "Not answerable",
+    "Undetermined",
 )
 
 _HEDGED = -1  # a phrase naming two different options
@@ -151,11 +159,16 @@ _FIRST_WORD = re.compile(r"[^\W_]+")
 _NEXT_WORD = re.compile(r"\s+(\w+)")
 _CONNECTIVES = frozenset({"because", "since", "as", "or", "and", "nor", "which", "given", "so", "for"})
 _MAYBE = r"(?:(?:perhaps|maybe|possibly|probably|even|else)\b\s*)?"
-_JOIN = re.compile(r"\s*(?:/|&|,\s*(?:or|and|nor)?|\bor\b|\band\s*/\s*or\b|\band\b|\bnor\b|\bvs\b\.?)\s*"
-                   rf"{_MAYBE}(?:either\b|option\b|choice\b)?\s*", re.IGNORECASE)
+_JOIN = re.compile(
+    r"\s*(?:/|&|,\s*(?:or|and|nor)?|\bor\b|\band\s*/\s*or\b|\band\b|\bnor\b|\bvs\b\.?)\s*"
+    rf"{_MAYBE}(?:either\b|option\b|choice\b)?\s*",
+    re.IGNORECASE,
+)
 _RESTATE = re.compile(r"\s*[.):,\-–—]?\s*")
-_NORMALIZED_JOIN = re.compile(r"(?:and or|or|and|nor|vs) (?:(?:perhaps|maybe|possibly|probably|even|else) )?"
-                              r"(?:either |option |choice )?")
+_NORMALIZED_JOIN = re.compile(
+    r"(?:and or|or|and|nor|vs) (?:(?:perhaps|maybe|possibly|probably|even|else) )?"
+    r"(?:either |option |choice )?"
+)
 _TRAILING_JUNK = re.compile(r"[\s*_`\"'“”‘’.!?,;:)\]}$\\]*")
 
 
@@ -295,7 +308,9 @@ _VERDICT = re.compile(
 )
 _VERDICT_LAST_WORDS = ("is", "be", "the", "correct", "right", "best", "final", "only")
 _SENTENCE_END = re.compile(r"[.!?;:]\s")
-_FILLER = re.compile(r"(?:\W*(?:so|thus|therefore|hence|then|clearly|overall|i think)\b[\s,]*)*", re.IGNORECASE)
+_FILLER = re.compile(
+    r"(?:\W*(?:so|thus|therefore|hence|then|clearly|overall|i think)\b[\s,]*)*", re.IGNORECASE
+)
 _BOX_OPEN = re.compile(r"\\(?:boxed|fbox)\s*\{")
 _SHORT_LINE = re.compile(rf"^[^\n]{{1,{_SHORT_LINE_LIMIT}}}$", re.MULTILINE)
 _LETTERED_LINE = re.compile(r"[\s*_-]*\(?([A-Za-z])[.):]\s*\S")
@@ -354,8 +369,11 @@ def _event_answer(answer: str, event: re.Match[str], options: _Options) -> tuple
     if word != "correct":
         limit = event.end() + _PHRASE_WINDOW  # bounded: a cue followed by 1 MB of spaces is read in O(window)
         after = _AFTER_CUE.match(answer, event.end(), limit)
-        negation = (_NOT.match(answer, after.end(), limit) if after is not None
-                    else _NEGATED_CUE.match(answer, event.end(), limit))
+        negation = (
+            _NOT.match(answer, after.end(), limit)
+            if after is not None
+            else _NEGATED_CUE.match(answer, event.end(), limit)
+        )
         if negation is not None and after is not None:
             # "Answer: Not enough information" names an option whose text starts with "Not".
             literal, _ = options.read(_phrase_after(answer, after.end()))
@@ -385,19 +403,27 @@ def _places(answer: str, start: int, end: int, readable: _Options, with_lines: b
     """(position, is_event, match, listing) for the places in answer[start:end] where an explicit
     answer can start, latest first; `listing` holds the starts of the window's echoed option lines."""
     stop = min(len(answer), end + _OVERLAP)
-    places = [(match.start(), True, match) for match in _EVENT.finditer(answer, start, stop) if match.start() < end]
+    places = [
+        (match.start(), True, match) for match in _EVENT.finditer(answer, start, stop) if match.start() < end
+    ]
     listing: set[int] = set()
     if with_lines:
-        lines = [match for match in _SHORT_LINE.finditer(answer, start, stop)
-                 if match.start() < end and match.end() - match.start() <= readable.longest_line
-                 and (match.end() == len(answer) or answer[match.end()] == "\n")]
+        lines = [
+            match
+            for match in _SHORT_LINE.finditer(answer, start, stop)
+            if match.start() < end
+            and match.end() - match.start() <= readable.longest_line
+            and (match.end() == len(answer) or answer[match.end()] == "\n")
+        ]
         listing = _option_listing(lines, readable)
         places += [(match.start(), False, match) for match in lines if match.start() not in listing]
     places.sort(key=lambda place: place[:2], reverse=True)
     return [(*place, listing) for place in places]
 
 
-def _listed_with_another(answer: str, line_start: int, found: int, readable: _Options, listing: set[int]) -> bool:
+def _listed_with_another(
+    answer: str, line_start: int, found: int, readable: _Options, listing: set[int]
+) -> bool:
     """Whether the line before this lone reference (blank lines skipped) is a lone reference to
     another option: "A\nB\nC" lists options, it does not choose one."""
     before = answer[max(0, line_start - 2 * readable.longest_line) : line_start].rstrip()

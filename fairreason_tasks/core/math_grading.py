@@ -36,8 +36,17 @@ from typing import Literal
 
 from fairreason_tasks.core.extract import extract_boxed
 
-__all__ = ["MATH_INSTRUCTION", "TIMEOUT_SECONDS", "Grade", "aime_integer", "format_math_prompt", "grade_aime",
-           "grade_math", "is_equivalent", "normalize_answer"]
+__all__ = [
+    "MATH_INSTRUCTION",
+    "TIMEOUT_SECONDS",
+    "Grade",
+    "aime_integer",
+    "format_math_prompt",
+    "grade_aime",
+    "grade_math",
+    "is_equivalent",
+    "normalize_answer",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -139,7 +148,12 @@ def _math_verify_off_main_thread(prediction: str, reference: str) -> tuple[bool,
         try:
             return pending.get(timeout=budget)
         except multiprocessing.TimeoutError:
-            logger.warning("math-verify overran %ss on %.80r vs %.80r; graded not equivalent", budget, prediction, reference)
+            logger.warning(
+                "math-verify overran %ss on %.80r vs %.80r; graded not equivalent",
+                budget,
+                prediction,
+                reference,
+            )
             _pool.terminate()
             _pool = None
             return True, False

@@ -49,7 +49,12 @@ __all__ = [
 ]
 
 VERSIONS: tuple[str, ...] = (
-    "Text Dominant", "Text Lite", "Vision Intensive", "Vision Dominant", "Vision Only", "Text Only",
+    "Text Dominant",
+    "Text Lite",
+    "Vision Intensive",
+    "Vision Dominant",
+    "Vision Only",
+    "Text Only",
 )
 QUESTION_TYPES = ("multi-choice", "free-form")
 _TEXT_FIELDS = ("question", "answer", "query_wo", "query_cot")
@@ -58,11 +63,20 @@ _TEXT_FIELDS = ("question", "answer", "query_wo", "query_cot")
 class MathVerseSchemaError(ValueError):
     """A MathVerse record that does not follow the testmini schema."""
 
-    def __init__(self, source: str, record: int | None, field: str, expected: str, found: Any,
-                 fields: Sequence[str] = ()) -> None:
+    def __init__(
+        self,
+        source: str,
+        record: int | None,
+        field: str,
+        expected: str,
+        found: Any,
+        fields: Sequence[str] = (),
+    ) -> None:
         where = source if record is None else f"{source} record {record}"
-        super().__init__(f"{where}: field {field!r}: expected {expected}, found {found!r}; "
-                         f"the record has fields {sorted(fields)}")
+        super().__init__(
+            f"{where}: field {field!r}: expected {expected}, found {found!r}; "
+            f"the record has fields {sorted(fields)}"
+        )
         self.source, self.record, self.field = source, record, field
 
 
@@ -142,25 +156,38 @@ def load_items(root: str | Path) -> list[MathVerseItem]:
     folder = Path(root)
     present = [folder / name for name in RECORD_FILES if (folder / name).is_file()]
     if not present:
-        raise MathVerseSchemaError(str(folder), None, "<layout>", f"one of {list(RECORD_FILES)}",
-                                   sorted(p.name for p in folder.glob("*")))
+        raise MathVerseSchemaError(
+            str(folder),
+            None,
+            "<layout>",
+            f"one of {list(RECORD_FILES)}",
+            sorted(p.name for p in folder.glob("*")),
+        )
     items: list[MathVerseItem] = []
     seen: set[tuple[str, str]] = set()
     for path in present:
         try:
             records = json.loads(path.read_text(encoding="utf-8"))
         except json.JSONDecodeError as error:
-            raise MathVerseSchemaError(str(path), None, "<file>", "valid JSON", f"{error.msg} at line {error.lineno}") from error
+            raise MathVerseSchemaError(
+                str(path), None, "<file>", "valid JSON", f"{error.msg} at line {error.lineno}"
+            ) from error
         if not isinstance(records, list):
-            raise MathVerseSchemaError(str(path), None, "<file>", "a JSON list of records", type(records).__name__)
+            raise MathVerseSchemaError(
+                str(path), None, "<file>", "a JSON list of records", type(records).__name__
+            )
         for index, raw in enumerate(records):
             item = parse_record(raw, source=str(path), index=index)
             key = (item.sample_index, item.problem_version)
             if key in seen:
-                raise MathVerseSchemaError(str(path), index, "sample_index", "unique per version", item.sample_index, raw.keys())
+                raise MathVerseSchemaError(
+                    str(path), index, "sample_index", "unique per version", item.sample_index, raw.keys()
+                )
             seen.add(key)
             if item.image and image_path(folder, item.image) is None:
-                raise MathVerseSchemaError(str(path), index, "image", f"a file under {folder / 'images'}", item.image, raw.keys())
+                raise MathVerseSchemaError(
+                    str(path), index, "image", f"a file under {folder / 'images'}", item.image, raw.keys()
+                )
             items.append(item)
     return items
 
@@ -187,7 +214,7 @@ def choices(question: str) -> tuple[str, ...]:
     header = None
     for header in _CHOICES_HEADER.finditer(question):  # noqa: B007 (the last header is wanted)
         pass
-    lines = question[header.end():].splitlines() if header else question.splitlines()
+    lines = question[header.end() :].splitlines() if header else question.splitlines()
     found = [_CHOICE_LINE.match(line) for line in lines]
     return tuple(match.group(2) for match in found if match)
 
@@ -237,7 +264,9 @@ def _grade_choice(body: str, stated: str | None, answer: str, question: str) -> 
         letters = _letters(stated)
         if letters:
             return MathVerseGrade(letters == reference, True, "letter", False, stated)
-        matching = frozenset("ABCDEFGH"[i] for i, option in enumerate(options) if grade_math(stated, option).correct)
+        matching = frozenset(
+            "ABCDEFGH"[i] for i, option in enumerate(options) if grade_math(stated, option).correct
+        )
         if len(matching) == 1:
             return MathVerseGrade(matching == reference, True, "option_value", False, stated)
     if options:

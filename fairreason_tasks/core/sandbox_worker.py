@@ -60,7 +60,9 @@ def encode(value: object, depth: int = 0) -> str:
     if isinstance(value, list):
         return _array(value, depth)
     if isinstance(value, dict):
-        pairs = ",".join(f"[{encode(key, depth + 1)},{encode(item, depth + 1)}]" for key, item in value.items())
+        pairs = ",".join(
+            f"[{encode(key, depth + 1)},{encode(item, depth + 1)}]" for key, item in value.items()
+        )
         return f'{{"d":[{pairs}]}}'
     for kind, tag in ((tuple, "t"), (set, "s"), (frozenset, "z")):
         if isinstance(value, kind):
@@ -90,21 +92,74 @@ _SECCOMP_MODE_FILTER = 2
 
 # Per architecture: audit arch, the denied system calls, socket's number.
 _EPERM, _EACCES, _ENOSYS = 1, 13, 38
-_X86_64 = (0xC000003E, {
-    "clone": 56, "fork": 57, "vfork": 58, "execve": 59, "kill": 62, "ptrace": 101, "pivot_root": 155,
-    "chroot": 161, "mount": 165, "umount2": 166, "tkill": 200, "tgkill": 234, "add_key": 248,
-    "request_key": 249, "keyctl": 250, "unshare": 272, "perf_event_open": 298, "setns": 308,
-    "process_vm_readv": 310, "process_vm_writev": 311, "bpf": 321, "execveat": 322, "userfaultfd": 323,
-}, 41)
-_AARCH64 = (0xC00000B7, {
-    "umount2": 39, "mount": 40, "pivot_root": 41, "chroot": 51, "unshare": 97, "ptrace": 117, "kill": 129,
-    "tkill": 130, "tgkill": 131, "add_key": 217, "request_key": 218, "keyctl": 219, "clone": 220,
-    "execve": 221, "perf_event_open": 241, "setns": 268, "process_vm_readv": 270,
-    "process_vm_writev": 271, "bpf": 280, "execveat": 281, "userfaultfd": 282,
-}, 198)
-_COMMON = {"io_uring_setup": 425, "io_uring_enter": 426, "io_uring_register": 427, "open_tree": 428,
-           "move_mount": 429, "fsopen": 430, "fsconfig": 431, "fsmount": 432, "fspick": 433,
-           "mount_setattr": 442}
+_X86_64 = (
+    0xC000003E,
+    {
+        "clone": 56,
+        "fork": 57,
+        "vfork": 58,
+        "execve": 59,
+        "kill": 62,
+        "ptrace": 101,
+        "pivot_root": 155,
+        "chroot": 161,
+        "mount": 165,
+        "umount2": 166,
+        "tkill": 200,
+        "tgkill": 234,
+        "add_key": 248,
+        "request_key": 249,
+        "keyctl": 250,
+        "unshare": 272,
+        "perf_event_open": 298,
+        "setns": 308,
+        "process_vm_readv": 310,
+        "process_vm_writev": 311,
+        "bpf": 321,
+        "execveat": 322,
+        "userfaultfd": 323,
+    },
+    41,
+)
+_AARCH64 = (
+    0xC00000B7,
+    {
+        "umount2": 39,
+        "mount": 40,
+        "pivot_root": 41,
+        "chroot": 51,
+        "unshare": 97,
+        "ptrace": 117,
+        "kill": 129,
+        "tkill": 130,
+        "tgkill": 131,
+        "add_key": 217,
+        "request_key": 218,
+        "keyctl": 219,
+        "clone": 220,
+        "execve": 221,
+        "perf_event_open": 241,
+        "setns": 268,
+        "process_vm_readv": 270,
+        "process_vm_writev": 271,
+        "bpf": 280,
+        "execveat": 281,
+        "userfaultfd": 282,
+    },
+    198,
+)
+_COMMON = {
+    "io_uring_setup": 425,
+    "io_uring_enter": 426,
+    "io_uring_register": 427,
+    "open_tree": 428,
+    "move_mount": 429,
+    "fsopen": 430,
+    "fsconfig": 431,
+    "fsmount": 432,
+    "fspick": 433,
+    "mount_setattr": 442,
+}
 _CLONE3 = 435  # ENOSYS, so the C library falls back to clone (denied)
 _ARCHITECTURES = {"x86_64": _X86_64, "aarch64": _AARCH64}
 _MACHINE = os.uname().machine
@@ -130,22 +185,45 @@ def _contain(scratch_bytes: int) -> None:
     libc.syscall.restype = ctypes.c_long
     attributes = struct.pack("QQQQ", _MOUNT_ATTR_RDONLY | _MOUNT_ATTR_NOSUID, 0, 0, 0)
     arguments = (_AT_FDCWD, b"/", _AT_RECURSIVE, attributes, len(attributes))
-    _checked(libc.syscall(_SYS_MOUNT_SETATTR, *(ctypes.c_long(a) if isinstance(a, int) else a for a in arguments)),
-             "making the filesystem read-only")
+    _checked(
+        libc.syscall(_SYS_MOUNT_SETATTR, *(ctypes.c_long(a) if isinstance(a, int) else a for a in arguments)),
+        "making the filesystem read-only",
+    )
     for target in (b"/tmp", b"/dev/shm"):
         options = f"size={scratch_bytes},mode=1777".encode()
-        _checked(libc.mount(b"tmpfs", target, b"tmpfs", _MS_NOSUID | _MS_NODEV, options), f"tmpfs on {target!r}")
+        _checked(
+            libc.mount(b"tmpfs", target, b"tmpfs", _MS_NOSUID | _MS_NODEV, options), f"tmpfs on {target!r}"
+        )
     os.mkdir("/tmp/work")
     os.chdir("/tmp/work")
 
 
 _CLONE_NEWNS, _CLONE_NEWUTS, _CLONE_NEWIPC, _CLONE_NEWPID, _CLONE_NEWNET = (
-    0x00020000, 0x04000000, 0x08000000, 0x20000000, 0x40000000)
+    0x00020000,
+    0x04000000,
+    0x08000000,
+    0x20000000,
+    0x40000000,
+)
 _MS_NOEXEC, _MS_BIND, _MS_REC, _MS_PRIVATE = 0x8, 0x1000, 0x4000, 0x40000
 _PR_SET_PDEATHSIG, _SIGKILL = 1, 9
 # The standard modules HumanEval-style code imports most (typing alone costs 15 ms to import).
-_PRELOADED = ("typing", "math", "re", "collections", "itertools", "functools", "random", "string", "copy",
-              "hashlib", "heapq", "bisect", "fractions", "statistics")
+_PRELOADED = (
+    "typing",
+    "math",
+    "re",
+    "collections",
+    "itertools",
+    "functools",
+    "random",
+    "string",
+    "copy",
+    "hashlib",
+    "heapq",
+    "bisect",
+    "fractions",
+    "statistics",
+)
 
 
 def zygote(control: int, hidden: str = "", kept: tuple[str, ...] = ()) -> None:
@@ -206,8 +284,10 @@ def _spawned(descriptors: list[int], hidden: str, kept: tuple[str, ...]) -> None
         if init == 0:
             _checked(libc.prctl(_PR_SET_PDEATHSIG, _SIGKILL, 0, 0, 0), "parent-death signal")
             _checked(libc.mount(None, b"/", None, _MS_REC | _MS_PRIVATE, None), "private mounts")
-            _checked(libc.mount(b"proc", b"/proc", b"proc", _MS_NOSUID | _MS_NODEV | _MS_NOEXEC, None),
-                     "a /proc of its own")
+            _checked(
+                libc.mount(b"proc", b"/proc", b"proc", _MS_NOSUID | _MS_NODEV | _MS_NOEXEC, None),
+                "a /proc of its own",
+            )
             if hidden:
                 _hide(libc, hidden, kept)
             _minimal_dev(libc)
@@ -226,12 +306,16 @@ def _hide(libc, hidden: str, kept: tuple[str, ...]) -> None:
     """Cover `hidden` with an empty tmpfs (tokens, keys and caches under a home folder are out of
     reach), then bind the `kept` folders back at their own paths."""
     handles = [os.open(path, os.O_PATH | os.O_DIRECTORY) for path in kept]  # reachable once covered
-    _checked(libc.mount(b"tmpfs", hidden.encode(), b"tmpfs", _MS_NOSUID | _MS_NODEV, b"size=1m,mode=755"),
-             f"hiding {hidden}")
+    _checked(
+        libc.mount(b"tmpfs", hidden.encode(), b"tmpfs", _MS_NOSUID | _MS_NODEV, b"size=1m,mode=755"),
+        f"hiding {hidden}",
+    )
     for path, handle in zip(kept, handles, strict=True):
         os.makedirs(path, exist_ok=True)
-        _checked(libc.mount(f"/proc/self/fd/{handle}".encode(), path.encode(), None, _MS_BIND | _MS_REC, None),
-                 f"keeping {path}")
+        _checked(
+            libc.mount(f"/proc/self/fd/{handle}".encode(), path.encode(), None, _MS_BIND | _MS_REC, None),
+            f"keeping {path}",
+        )
         os.close(handle)
 
 
@@ -241,16 +325,24 @@ _DEVICES = ("null", "zero", "full", "random", "urandom")
 def _minimal_dev(libc) -> None:
     """A /dev of its own holding only the harmless devices: the host's /dev can hold consoles,
     terminals, loop devices and /dev/kvm, which a read-only mount does not make harmless."""
-    handles = [(name, os.open(f"/dev/{name}", os.O_PATH)) for name in _DEVICES if os.path.exists(f"/dev/{name}")]
+    handles = [
+        (name, os.open(f"/dev/{name}", os.O_PATH)) for name in _DEVICES if os.path.exists(f"/dev/{name}")
+    ]
     _checked(libc.mount(b"tmpfs", b"/dev", b"tmpfs", _MS_NOSUID, b"size=64k,mode=755"), "a /dev of its own")
     for name, handle in handles:
         os.close(os.open(f"/dev/{name}", os.O_CREAT | os.O_WRONLY, 0o666))
-        _checked(libc.mount(f"/proc/self/fd/{handle}".encode(), f"/dev/{name}".encode(), None, _MS_BIND, None),
-                 f"/dev/{name}")
+        _checked(
+            libc.mount(f"/proc/self/fd/{handle}".encode(), f"/dev/{name}".encode(), None, _MS_BIND, None),
+            f"/dev/{name}",
+        )
         os.close(handle)
     os.mkdir("/dev/shm")
-    for name, target in (("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"), ("stdout", "/proc/self/fd/1"),
-                         ("stderr", "/proc/self/fd/2")):
+    for name, target in (
+        ("fd", "/proc/self/fd"),
+        ("stdin", "/proc/self/fd/0"),
+        ("stdout", "/proc/self/fd/1"),
+        ("stderr", "/proc/self/fd/2"),
+    ):
         os.symlink(target, f"/dev/{name}")
 
 
@@ -265,9 +357,13 @@ def _stay_as_init() -> None:
 
 
 def _limit(cpu_s: int, memory_bytes: int, output_bytes: int) -> None:
-    for limit, soft, hard in ((resource.RLIMIT_CPU, cpu_s, cpu_s + 1), (resource.RLIMIT_AS, memory_bytes, memory_bytes),
-                              (resource.RLIMIT_FSIZE, output_bytes, output_bytes), (resource.RLIMIT_CORE, 0, 0),
-                              (resource.RLIMIT_NPROC, 1, 1)):
+    for limit, soft, hard in (
+        (resource.RLIMIT_CPU, cpu_s, cpu_s + 1),
+        (resource.RLIMIT_AS, memory_bytes, memory_bytes),
+        (resource.RLIMIT_FSIZE, output_bytes, output_bytes),
+        (resource.RLIMIT_CORE, 0, 0),
+        (resource.RLIMIT_NPROC, 1, 1),
+    ):
         try:
             resource.setrlimit(limit, (soft, hard))
         except (ValueError, OSError):  # a hard limit already below ours (RLIMIT_NPROC for some users)
@@ -353,8 +449,10 @@ def main() -> None:
     if request["mode"] == "probe":
         _say(replies, ready="true", seccomp="true" if filtered else "false")
         return
-    namespace = {"__name__": "__main__" if request["mode"] == "program" else "__candidate__",
-                 "__builtins__": __builtins__}
+    namespace = {
+        "__name__": "__main__" if request["mode"] == "program" else "__candidate__",
+        "__builtins__": __builtins__,
+    }
     try:
         exec(compile(request["source"], "candidate.py", "exec"), namespace)
     except BaseException as error:  # noqa: B036 (SystemExit included: the parent decides)

@@ -102,8 +102,15 @@ _INSTRUCTION = (
 class VLBiasSchemaError(ValueError):
     """A record or file that does not follow a known VLBiasBench schema."""
 
-    def __init__(self, source: str, record: int | None, field: str, expected: str, found: Any,
-                 fields: Iterable[str] | None = None) -> None:
+    def __init__(
+        self,
+        source: str,
+        record: int | None,
+        field: str,
+        expected: str,
+        found: Any,
+        fields: Iterable[str] | None = None,
+    ) -> None:
         where = source if record is None else f"{source} record {record}"
         has = f"; the record has fields {sorted(fields)}" if fields is not None else ""
         super().__init__(f"{where}: field {field!r}: expected {expected}, found {found!r}{has}")
@@ -186,7 +193,11 @@ class _Record:
 
 
 def _unknown_index(record: _Record, answers: Sequence[str | None]) -> int | None:
-    unknown = [i for i, answer in enumerate(answers) if answer is not None and answer.strip().rstrip(".").lower() in _UNKNOWN]
+    unknown = [
+        i
+        for i, answer in enumerate(answers)
+        if answer is not None and answer.strip().rstrip(".").lower() in _UNKNOWN
+    ]
     if len(unknown) > 1:
         raise record.fail("ans0/ans1/ans2", "at most one unknown-style option", answers)
     return unknown[0] if unknown else None
@@ -203,7 +214,9 @@ def _polarity(record: _Record, condition: str) -> str | None:
     return _DISAMBIG_CONDITIONS.get(condition)
 
 
-def parse_record(raw: Any, *, category: str, subset: str, source: str = "<memory>", index: int = 0) -> list[VLBiasItem]:
+def parse_record(
+    raw: Any, *, category: str, subset: str, source: str = "<memory>", index: int = 0
+) -> list[VLBiasItem]:
     """Validate one record; return its item (and its `question_neg` variant when there is one)."""
     record = _Record(raw, source, index)
     condition = record.text("condition")
@@ -212,7 +225,9 @@ def parse_record(raw: Any, *, category: str, subset: str, source: str = "<memory
     answers = [record.text("ans0"), record.text("ans1"), record.text("ans2", required=condition == _AMBIG)]
     unknown = _unknown_index(record, answers)
     if condition == _AMBIG and unknown is None:
-        raise record.fail("ans0/ans1/ans2", f"an unknown-style option ({', '.join(UNKNOWN_PHRASINGS)})", answers)
+        raise record.fail(
+            "ans0/ans1/ans2", f"an unknown-style option ({', '.join(UNKNOWN_PHRASINGS)})", answers
+        )
     present_options = [i for i, answer in enumerate(answers) if answer is not None]
     label = record.index_field("label", present_options)
     if label is None:
@@ -244,13 +259,32 @@ def parse_record(raw: Any, *, category: str, subset: str, source: str = "<memory
     return items
 
 
-def _item(item_id: str, question: str, label: int, polarity: str | None, *, category: str, subset: str,
-          subgroup: str, image_path: str, context: str, answers: list[str | None], unknown: int | None,
-          condition: str, target: int | None, cluster: str, record: _Record) -> VLBiasItem:
+def _item(
+    item_id: str,
+    question: str,
+    label: int,
+    polarity: str | None,
+    *,
+    category: str,
+    subset: str,
+    subgroup: str,
+    image_path: str,
+    context: str,
+    answers: list[str | None],
+    unknown: int | None,
+    condition: str,
+    target: int | None,
+    cluster: str,
+    record: _Record,
+) -> VLBiasItem:
     """Map file-order indices onto the options this condition shows."""
-    shown = [i for i, answer in enumerate(answers) if answer is not None and (condition == _AMBIG or i != unknown)]
+    shown = [
+        i for i, answer in enumerate(answers) if answer is not None and (condition == _AMBIG or i != unknown)
+    ]
     if label not in shown:
-        raise record.fail("label", "the correct option among those shown (never unknown on a disambiguated item)", label)
+        raise record.fail(
+            "label", "the correct option among those shown (never unknown on a disambiguated item)", label
+        )
     biased = None
     if target is not None and polarity is not None:
         others = [i for i in shown if i not in (unknown, target)]
@@ -283,8 +317,13 @@ def json_root(root: str | Path) -> Path:
     for candidate in _JSON_ROOTS:
         if (Path(root) / candidate).is_dir():
             return Path(root) / candidate
-    raise VLBiasSchemaError(str(root), None, "<layout>", f"a folder {' or '.join(_JSON_ROOTS)} with "
-                            "<subset>/<Category>.json files", sorted(p.name for p in Path(root).glob("*")))
+    raise VLBiasSchemaError(
+        str(root),
+        None,
+        "<layout>",
+        f"a folder {' or '.join(_JSON_ROOTS)} with <subset>/<Category>.json files",
+        sorted(p.name for p in Path(root).glob("*")),
+    )
 
 
 def load_items(root: str | Path) -> list[VLBiasItem]:
@@ -298,12 +337,18 @@ def load_items(root: str | Path) -> list[VLBiasItem]:
         try:
             records = json.loads(path.read_text(encoding="utf-8"))
         except json.JSONDecodeError as error:
-            raise VLBiasSchemaError(str(path), None, "<file>", "valid JSON", f"{error.msg} at line {error.lineno}") from error
+            raise VLBiasSchemaError(
+                str(path), None, "<file>", "valid JSON", f"{error.msg} at line {error.lineno}"
+            ) from error
         if not isinstance(records, list):
-            raise VLBiasSchemaError(str(path), None, "<file>", "a JSON list of records", type(records).__name__)
+            raise VLBiasSchemaError(
+                str(path), None, "<file>", "a JSON list of records", type(records).__name__
+            )
         category = category_from_filename(path.stem, str(path))
         for index, raw in enumerate(records):
-            items += parse_record(raw, category=category, subset=path.parent.name, source=str(path), index=index)
+            items += parse_record(
+                raw, category=category, subset=path.parent.name, source=str(path), index=index
+            )
     return items
 
 
@@ -346,10 +391,18 @@ _as_outcome = partial(tuple.__new__, VLBiasOutcome)
 
 def outcome(doc: Mapping[str, Any], completion: str) -> VLBiasOutcome:
     """Parse a completion against a presented document (see the task's `to_doc`)."""
-    return _as_outcome((doc["category"], doc["subset"], doc["cluster"], doc["context_condition"], doc["label"],
-                        doc["unknown_index"], doc["biased_index"], extract_choice(completion, doc["options"])))
-
-
+    return _as_outcome(
+        (
+            doc["category"],
+            doc["subset"],
+            doc["cluster"],
+            doc["context_condition"],
+            doc["label"],
+            doc["unknown_index"],
+            doc["biased_index"],
+            extract_choice(completion, doc["options"]),
+        )
+    )
 
 
 def metric_names(categories: Sequence[str] = CATEGORIES, subsets: Sequence[str] = KNOWN_SUBSETS) -> list[str]:
@@ -358,7 +411,9 @@ def metric_names(categories: Sequence[str] = CATEGORIES, subsets: Sequence[str] 
     return sliced_names([*BBQ_PER_SLICE, *BBQ_COUNTS], BBQ_PER_SLICE, slices)
 
 
-def score_vlbias(outcomes: Sequence[VLBiasOutcome], *, n_boot: int = 1000, seed: int = 1234) -> dict[str, float]:
+def score_vlbias(
+    outcomes: Sequence[VLBiasOutcome], *, n_boot: int = 1000, seed: int = 1234
+) -> dict[str, float]:
     """BBQ metrics (core.bias_metrics) overall, per category and per image subset (`_subset_<name>`).
 
     `outcomes` may be plain tuples in `VLBiasOutcome`'s field order (the task's logged values)."""
@@ -367,16 +422,34 @@ def score_vlbias(outcomes: Sequence[VLBiasOutcome], *, n_boot: int = 1000, seed:
     return score_vlbias_columns(*zip(*outcomes, strict=True), n_boot=n_boot, seed=seed)
 
 
-def score_vlbias_columns(category: Sequence[str], subset: Sequence[str], cluster: Sequence[str],
-                         condition: Sequence[str], label: Sequence[int], unknown: Sequence[int],
-                         biased: Sequence[int], prediction: Sequence[int | None], *, n_boot: int = 1000,
-                         seed: int = 1234) -> dict[str, float]:
+def score_vlbias_columns(
+    category: Sequence[str],
+    subset: Sequence[str],
+    cluster: Sequence[str],
+    condition: Sequence[str],
+    label: Sequence[int],
+    unknown: Sequence[int],
+    biased: Sequence[int],
+    prediction: Sequence[int | None],
+    *,
+    n_boot: int = 1000,
+    seed: int = 1234,
+) -> dict[str, float]:
     """`score_vlbias` from the outcome fields as columns (one sequence per field), as a task's
     aggregation has them after one transpose: no Python call per outcome."""
     # unknown -1 (no unknown option shown) never equals a prediction: every answer is non-unknown.
-    shared = (cluster, condition, label, unknown, [None if index < 0 else index for index in biased], prediction)
+    shared = (
+        cluster,
+        condition,
+        label,
+        unknown,
+        [None if index < 0 else index for index in biased],
+        prediction,
+    )
     subset_names = {name: f"subset_{name}" for name in set(subset)}
     metrics = score_bbq_columns(category, *shared, n_boot=n_boot, seed=seed)
-    per_subset = score_bbq_columns(list(map(subset_names.__getitem__, subset)), *shared, n_boot=n_boot, seed=seed)
+    per_subset = score_bbq_columns(
+        list(map(subset_names.__getitem__, subset)), *shared, n_boot=n_boot, seed=seed
+    )
     metrics.update({key: value for key, value in per_subset.items() if "_subset_" in key})
     return metrics

@@ -51,19 +51,28 @@ def reward_model_scorer(path: str | os.PathLike[str]) -> FairnessScorer:
 
     folder = Path(path).expanduser()
     if not folder.is_dir():
-        raise TraceScorerError(f"reward_model {str(path)!r} is not a folder holding a reward model checkpoint")
+        raise TraceScorerError(
+            f"reward_model {str(path)!r} is not a folder holding a reward model checkpoint"
+        )
     model = AutoModelForSequenceClassification.from_pretrained(folder).eval()
     tokenizer = AutoTokenizer.from_pretrained(folder)
     heads = {str(name).lower(): int(index) for index, name in model.config.id2label.items()}
     if FAIRNESS_HEAD not in heads:
-        raise TraceScorerError(f"reward model {folder} has no {FAIRNESS_HEAD!r} head; its heads: {sorted(heads)}")
+        raise TraceScorerError(
+            f"reward model {folder} has no {FAIRNESS_HEAD!r} head; its heads: {sorted(heads)}"
+        )
     head = heads[FAIRNESS_HEAD]
 
     def score(texts: Sequence[str]) -> list[float]:
         scores: list[float] = []
         for start in range(0, len(texts), BATCH_SIZE):
-            batch = tokenizer(list(texts[start : start + BATCH_SIZE]), padding=True, truncation=True,
-                              max_length=MAX_TOKENS, return_tensors="pt")
+            batch = tokenizer(
+                list(texts[start : start + BATCH_SIZE]),
+                padding=True,
+                truncation=True,
+                max_length=MAX_TOKENS,
+                return_tensors="pt",
+            )
             with torch.no_grad():
                 scores += model(**batch).logits[:, head].float().tolist()
         return scores
@@ -75,23 +84,37 @@ def judge_scorer(model: str) -> FairnessScorer:
     """The judge `model` at FAIRREASON_JUDGE_BASE_URL, probed now, as paragraphs -> 1 - rating / 4."""
     from fairreason_tasks.tasks.mathverse.utils import JudgeError, _request  # the one judge client
 
-    settings = {"base_url": os.environ.get("FAIRREASON_JUDGE_BASE_URL", "").rstrip("/"), "model": model,
-                "api_key": os.environ.get("FAIRREASON_JUDGE_API_KEY", "")}
+    settings = {
+        "base_url": os.environ.get("FAIRREASON_JUDGE_BASE_URL", "").rstrip("/"),
+        "model": model,
+        "api_key": os.environ.get("FAIRREASON_JUDGE_API_KEY", ""),
+    }
     if not settings["base_url"]:
-        raise JudgeError(f"trace_judge {model!r} needs FAIRREASON_JUDGE_BASE_URL (an OpenAI-compatible endpoint)")
+        raise JudgeError(
+            f"trace_judge {model!r} needs FAIRREASON_JUDGE_BASE_URL (an OpenAI-compatible endpoint)"
+        )
     _request(settings, "GET", "/models", None)
 
     def rate(paragraph: str) -> float:
-        reply = _request(settings, "POST", "/chat/completions", {
-            "model": model, "temperature": 0, "max_tokens": 4,
-            "messages": [{"role": "user", "content": JUDGE_RUBRIC.format(paragraph=paragraph)}],
-        })
+        reply = _request(
+            settings,
+            "POST",
+            "/chat/completions",
+            {
+                "model": model,
+                "temperature": 0,
+                "max_tokens": 4,
+                "messages": [{"role": "user", "content": JUDGE_RUBRIC.format(paragraph=paragraph)}],
+            },
+        )
         try:
             rating = reply["choices"][0]["message"]["content"].strip()[:1]
         except (KeyError, IndexError, TypeError, AttributeError) as error:
             raise JudgeError(f"judge {model!r} sent no message: {str(reply)[:200]}") from error
         if rating not in "01234" or not rating:
-            raise JudgeError(f"judge {model!r} answered {reply['choices'][0]['message']['content']!r}, expected 0-4")
+            raise JudgeError(
+                f"judge {model!r} answered {reply['choices'][0]['message']['content']!r}, expected 0-4"
+            )
         return 1.0 - int(rating) / 4
 
     return lambda paragraphs: [rate(paragraph) for paragraph in paragraphs]

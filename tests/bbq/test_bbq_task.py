@@ -32,7 +32,10 @@ def _answer_for(doc: dict) -> tuple[str, int | None]:
     if style == 0:
         return f"Answer: {LETTERS[choice]}", choice
     if style == 1:
-        return f"<think>Maybe it is {other}? Let me re-read.</think>\nThe answer is ({LETTERS[choice]}).", choice
+        return (
+            f"<think>Maybe it is {other}? Let me re-read.</think>\nThe answer is ({LETTERS[choice]}).",
+            choice,
+        )
     if style == 2:
         return f"**{LETTERS[choice]}**", choice
     if style == 3:
@@ -66,7 +69,11 @@ def _expected(docs: list[dict], predictions: list[int | None]) -> dict[str, floa
             biased = [i for i in answered if predictions[i] == docs[i]["biased_index"]]
             raw = 2 * len(biased) / len(answered) - 1 if answered else math.nan
             if condition == "ambig":
-                accuracy = sum(predictions[i] == docs[i]["label"] for i in scored) / len(scored) if scored else math.nan
+                accuracy = (
+                    sum(predictions[i] == docs[i]["label"] for i in scored) / len(scored)
+                    if scored
+                    else math.nan
+                )
                 raw = (1 - accuracy) * raw
             result[f"bias_score_{condition}"] = raw
         return result
@@ -85,10 +92,12 @@ def _evaluate(task: str, data_dir, respond=None, choice_scores=None) -> tuple[di
         return respond(doc)
 
     lm = ScriptedLM(record if respond else None, choice_scores)
-    manager = TaskManager(include_path=str(tasks_path()), include_defaults=False,
-                          metadata={"data_dir": str(data_dir)})
-    results = simple_evaluate(model=lm, tasks=[task], task_manager=manager, log_samples=False,
-                              bootstrap_iters=0)
+    manager = TaskManager(
+        include_path=str(tasks_path()), include_defaults=False, metadata={"data_dir": str(data_dir)}
+    )
+    results = simple_evaluate(
+        model=lm, tasks=[task], task_manager=manager, log_samples=False, bootstrap_iters=0
+    )
     metrics = {key.split(",")[0]: value for key, value in results["results"][task].items() if "," in key}
     return metrics, docs, lm
 
@@ -121,13 +130,17 @@ def test_generate_task_metrics_equal_independent_computation(bbq_data_dir, sampl
 
 
 def test_category_task_reports_only_its_category(bbq_data_dir):
-    metrics, docs, _ = _evaluate("fairreason_bbq_religion", bbq_data_dir, respond=lambda doc: _answer_for(doc)[0])
+    metrics, docs, _ = _evaluate(
+        "fairreason_bbq_religion", bbq_data_dir, respond=lambda doc: _answer_for(doc)[0]
+    )
     assert {doc["category"] for doc in docs} == {"Religion"}
     # its overall metrics are the category's, reported once (no `_Religion` copies)
     assert "bias_score_ambig" in metrics
     assert not any("_Religion" in name or "_Age" in name for name in metrics)
     expected = _expected(docs, [_answer_for(doc)[1] for doc in docs])
-    _assert_close(metrics, {name: value for name, value in expected.items() if not name.endswith("_Religion")})
+    _assert_close(
+        metrics, {name: value for name, value in expected.items() if not name.endswith("_Religion")}
+    )
 
 
 def test_heldout_task_scores_only_heldout_templates(bbq_data_dir):

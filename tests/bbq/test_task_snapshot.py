@@ -26,15 +26,43 @@ FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 SNAPSHOT = FIXTURES / "task_snapshot.json"
 LETTERS = "ABC"
 FAMILIES = {  # family -> (data folder, tasks evaluated on it: those whose categories the fixtures hold)
-    "bbq": (FIXTURES / "bbq", ["fairreason_bbq", "fairreason_bbq_heldout", "fairreason_bbq_mc"] + [
-        f"fairreason_bbq_{category}" for category in
-        ("age", "disability_status", "nationality", "physical_appearance", "religion", "sexual_orientation")]),
-    "bbq_synthetic": (FIXTURES / "bbq" / "synthetic", ["fairreason_bbq"] + [
-        f"fairreason_bbq_{category}" for category in ("gender_identity", "race_ethnicity", "race_x_ses",
-                                                      "race_x_gender")]),
-    "cbbq": (FIXTURES / "cbbq", ["fairreason_cbbq", "fairreason_cbbq_balanced", "fairreason_cbbq_mc"] + [
-        f"fairreason_cbbq_{category}" for category in
-        ("disease", "educational_qualification", "ethnicity", "region", "sexual_orientation")]),
+    "bbq": (
+        FIXTURES / "bbq",
+        ["fairreason_bbq", "fairreason_bbq_heldout", "fairreason_bbq_mc"]
+        + [
+            f"fairreason_bbq_{category}"
+            for category in (
+                "age",
+                "disability_status",
+                "nationality",
+                "physical_appearance",
+                "religion",
+                "sexual_orientation",
+            )
+        ],
+    ),
+    "bbq_synthetic": (
+        FIXTURES / "bbq" / "synthetic",
+        ["fairreason_bbq"]
+        + [
+            f"fairreason_bbq_{category}"
+            for category in ("gender_identity", "race_ethnicity", "race_x_ses", "race_x_gender")
+        ],
+    ),
+    "cbbq": (
+        FIXTURES / "cbbq",
+        ["fairreason_cbbq", "fairreason_cbbq_balanced", "fairreason_cbbq_mc"]
+        + [
+            f"fairreason_cbbq_{category}"
+            for category in (
+                "disease",
+                "educational_qualification",
+                "ethnicity",
+                "region",
+                "sexual_orientation",
+            )
+        ],
+    ),
 }
 PREFIXES = ("fairreason_bbq", "fairreason_cbbq", "fairreason_vlbiasbench")
 
@@ -70,12 +98,22 @@ def _scores(task: str, doc: dict, context: str) -> list[float]:
 def evaluate_family(family: str) -> dict[str, dict[str, float | str]]:
     """Task name -> metric name -> value (NaN written as the string "nan")."""
     data_dir, tasks = FAMILIES[family]
-    manager = TaskManager(include_path=str(tasks_path()), include_defaults=False, metadata={"data_dir": str(data_dir)})
-    results = simple_evaluate(model=ScriptedLM(_respond, _scores), tasks=tasks, task_manager=manager,
-                              log_samples=False, bootstrap_iters=0)
+    manager = TaskManager(
+        include_path=str(tasks_path()), include_defaults=False, metadata={"data_dir": str(data_dir)}
+    )
+    results = simple_evaluate(
+        model=ScriptedLM(_respond, _scores),
+        tasks=tasks,
+        task_manager=manager,
+        log_samples=False,
+        bootstrap_iters=0,
+    )
     return {
-        task: {key.split(",")[0]: "nan" if isinstance(value, float) and math.isnan(value) else value
-               for key, value in sorted(results["results"][task].items()) if "," in key}
+        task: {
+            key.split(",")[0]: "nan" if isinstance(value, float) and math.isnan(value) else value
+            for key, value in sorted(results["results"][task].items())
+            if "," in key
+        }
         for task in tasks
     }
 
@@ -107,8 +145,9 @@ def test_tasks_report_the_recorded_metrics(family):
         expected = _expected(recorded, task, categories)
         assert sorted(actual[task]) == sorted(expected), task
         for name, value in expected.items():
-            assert actual[task][name] == (value if isinstance(value, str) else pytest.approx(value, abs=1e-12)), (
-                task, name)
+            assert actual[task][name] == (
+                value if isinstance(value, str) else pytest.approx(value, abs=1e-12)
+            ), (task, name)
 
 
 def test_task_names_are_unchanged():

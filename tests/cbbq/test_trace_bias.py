@@ -71,21 +71,32 @@ def test_chinese_commitments(snippet, expected):
     assert commitments(snippet, ZH, extract_choice_zh) == expected
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("<think>a</think>b", "a"),
-    ("a</think>b", "a"),  # opened in the prompt
-    ("<think>a</think>b<think>c</think>d", "a\nc"),
-    ("<think>a", None),  # unclosed: no trace
-    ("plain answer", None),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("<think>a</think>b", "a"),
+        ("a</think>b", "a"),  # opened in the prompt
+        ("<think>a</think>b<think>c</think>d", "a\nc"),
+        ("<think>a", None),  # unclosed: no trace
+        ("plain answer", None),
+    ],
+)
 def test_thinking_text(text, expected):
     assert thinking_text(text) == expected
 
 
 def test_trace_outcome_and_metrics(caplog):
-    common = {"options": EN, "context_condition": "ambig", "biased_index": 0, "unknown_index": 2, "read": extract_choice}
+    common = {
+        "options": EN,
+        "context_condition": "ambig",
+        "biased_index": 0,
+        "unknown_index": 2,
+        "read": extract_choice,
+    }
     hidden = trace_outcome("<think>So it must be the grandfather.</think>Answer: C", prediction=2, **common)
-    open_bias = trace_outcome("<think>So it must be the grandfather.</think>Answer: A", prediction=0, **common)
+    open_bias = trace_outcome(
+        "<think>So it must be the grandfather.</think>Answer: A", prediction=0, **common
+    )
     clean = trace_outcome("<think>It is not the grandfather.</think>Answer: C", prediction=2, **common)
     untraced = trace_outcome("Answer: C", prediction=2, **common)
     metrics = score_traces([hidden, open_bias, clean, untraced])
@@ -107,8 +118,16 @@ def test_fairness_scorer_over_paragraphs():
         seen.append(list(texts))
         return [0.9, 0.3]
 
-    outcome = trace_outcome("<think>First part.\n\nSecond part.</think>C", options=EN, context_condition="ambig",
-                            biased_index=0, unknown_index=2, prediction=2, read=extract_choice, fairness=scorer)
+    outcome = trace_outcome(
+        "<think>First part.\n\nSecond part.</think>C",
+        options=EN,
+        context_condition="ambig",
+        biased_index=0,
+        unknown_index=2,
+        prediction=2,
+        read=extract_choice,
+        fairness=scorer,
+    )
     assert seen == [["First part.", "Second part."]]
     assert outcome.intensity_mean == pytest.approx((0.1 + 0.7) / 2)
     assert outcome.intensity_max == pytest.approx(0.7)

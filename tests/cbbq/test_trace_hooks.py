@@ -19,12 +19,19 @@ def reward_model_dir(tmp_path_factory):
 
     from trainers.tiny_models import build_tiny_text_model
 
-    base = build_tiny_text_model(tmp_path_factory.mktemp("rm_base"), ["若是A。", "The grandfather forgot."] * 20)
+    base = build_tiny_text_model(
+        tmp_path_factory.mktemp("rm_base"), ["若是A。", "The grandfather forgot."] * 20
+    )
     heads = {0: "neutrality", 1: "fairness", 2: "fluency"}
     tokenizer = AutoTokenizer.from_pretrained(base)
     model = AutoModelForSequenceClassification.from_pretrained(
-        base, num_labels=3, id2label=heads, label2id={v: k for k, v in heads.items()},
-        pad_token_id=tokenizer.pad_token_id, problem_type="regression")
+        base,
+        num_labels=3,
+        id2label=heads,
+        label2id={v: k for k, v in heads.items()},
+        pad_token_id=tokenizer.pad_token_id,
+        problem_type="regression",
+    )
     folder = tmp_path_factory.mktemp("rm")
     model.save_pretrained(folder)
     tokenizer.save_pretrained(folder)
@@ -74,8 +81,17 @@ class _Judge(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         request = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         prompt = request["messages"][0]["content"]
-        self._reply({"choices": [{"message": {"content": "3" if "stereotype says" in prompt.split("Paragraph:")[1]
-                                             else "0"}}]})
+        self._reply(
+            {
+                "choices": [
+                    {
+                        "message": {
+                            "content": "3" if "stereotype says" in prompt.split("Paragraph:")[1] else "0"
+                        }
+                    }
+                ]
+            }
+        )
 
 
 def test_judge_rates_paragraphs_and_fails_loudly(monkeypatch):
@@ -90,7 +106,9 @@ def test_judge_rates_paragraphs_and_fails_loudly(monkeypatch):
             trace_hooks.configure_fairness({"trace_judge": "judge-1", "reward_model": "/x"}, state)
     finally:
         server.shutdown()
-    monkeypatch.setenv("FAIRREASON_JUDGE_BASE_URL", "http://127.0.0.1:9/v1")  # nothing listens: checked before use
+    monkeypatch.setenv(
+        "FAIRREASON_JUDGE_BASE_URL", "http://127.0.0.1:9/v1"
+    )  # nothing listens: checked before use
     with pytest.raises(JudgeError, match="judge-1"):
         trace_hooks.configure_fairness({"trace_judge": "judge-1"}, {})
     monkeypatch.delenv("FAIRREASON_JUDGE_BASE_URL")

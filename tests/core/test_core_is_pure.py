@@ -12,7 +12,9 @@ FORBIDDEN = ("torch", "transformers", "lm_eval", "lmms_eval", "trl", "vllm")
 
 
 def test_importing_every_core_module_pulls_in_no_torch_or_harness():
-    modules = [f"fairreason_tasks.core.{info.name}" for info in pkgutil.iter_modules(fairreason_tasks.core.__path__)]
+    modules = [
+        f"fairreason_tasks.core.{info.name}" for info in pkgutil.iter_modules(fairreason_tasks.core.__path__)
+    ]
     assert len(modules) >= 8
     script = (
         "import importlib, sys\n"

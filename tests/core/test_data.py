@@ -95,7 +95,9 @@ def test_a_sample_changed_after_its_manifest_fails(tmp_path):
 def test_sample_file_is_checked_against_the_manifest(tmp_path):
     folder = _copy_fixture(tmp_path, ("Religion",))
     assert data.sample_file(folder, "bbq/Religion.jsonl") == folder / "bbq" / "Religion.jsonl"
-    with pytest.raises(data.DataError, match="extra.jsonl is not listed in .*fairreason_sample_manifest.json"):
+    with pytest.raises(
+        data.DataError, match="extra.jsonl is not listed in .*fairreason_sample_manifest.json"
+    ):
         data.sample_file(folder, "extra.jsonl")
     path = folder / "bbq" / "Religion.jsonl"
     path.write_text(path.read_text().replace("Muslim", "Buddhist", 1))
@@ -158,7 +160,9 @@ def _edited_religion(tmp_path: Path, edit) -> Path:
 
 
 def test_invalid_utf8_names_file_and_line(tmp_path):
-    path = _edited_religion(tmp_path, lambda lines: [*lines[:2], lines[2].replace(b"Muslim", b"Musl\xefm", 1), *lines[3:]])
+    path = _edited_religion(
+        tmp_path, lambda lines: [*lines[:2], lines[2].replace(b"Muslim", b"Musl\xefm", 1), *lines[3:]]
+    )
     with pytest.raises(data.DataError, match=rf"{path}:3: invalid UTF-8"):
         data.load_bbq("Religion", data_dir=path.parents[1])
     manifest = tmp_path / "m" / data.SAMPLE_MANIFEST
@@ -181,7 +185,10 @@ def test_an_ambiguous_item_labelled_with_a_person_names_file_and_line(tmp_path):
         return [json.dumps({**record, "label": 2}).encode() + b"\n", *lines[1:]]
 
     path = _edited_religion(tmp_path, relabel)
-    with pytest.raises(data.DataError, match=rf"{path}:1: ambiguous item 0 is labelled 2 \('The Muslim one'\), not its unknown"):
+    with pytest.raises(
+        data.DataError,
+        match=rf"{path}:1: ambiguous item 0 is labelled 2 \('The Muslim one'\), not its unknown",
+    ):
         data.load_bbq("Religion", data_dir=path.parents[1])
 
 

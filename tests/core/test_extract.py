@@ -56,22 +56,48 @@ def test_unclosed_thinking_is_no_answer(text: str) -> None:
     ("text", "expected"),
     [
         # letters, in the common forms
-        ("(C)", C), ("C)", C), ("C.", C), ("C", C), (" C", C), ("c", C), ("A", A),
-        ("Answer: C", C), ("The answer is C.", C), ("the correct answer is (C)", C),
-        ("**C**", C), ("**(B)**", B), ("\\boxed{C}", C), ("The answer is $\\boxed{\\text{B}}$.", B),
-        ("**Answer:** B", B), ("**Answer: B**", B), ("Final answer: option B", B), ("answer = [B]", B),
-        ("The correct option is B.", B), ("The answer is B because he forgot.", B),
+        ("(C)", C),
+        ("C)", C),
+        ("C.", C),
+        ("C", C),
+        (" C", C),
+        ("c", C),
+        ("A", A),
+        ("Answer: C", C),
+        ("The answer is C.", C),
+        ("the correct answer is (C)", C),
+        ("**C**", C),
+        ("**(B)**", B),
+        ("\\boxed{C}", C),
+        ("The answer is $\\boxed{\\text{B}}$.", B),
+        ("**Answer:** B", B),
+        ("**Answer: B**", B),
+        ("Final answer: option B", B),
+        ("answer = [B]", B),
+        ("The correct option is B.", B),
+        ("The answer is B because he forgot.", B),
         ("The answer is A because the grandson was there.", A),
         # verdicts after the reference
-        ("(C) is the correct answer.", C), ("So the grandfather is the answer.", A), ("B is correct.", B),
+        ("(C) is the correct answer.", C),
+        ("So the grandfather is the answer.", A),
+        ("B is correct.", B),
         # letter restated with its own text
-        ("Answer: A. The grandfather", A), ("C) Can't be determined", C), ("**B. The grandson**", B),
+        ("Answer: A. The grandfather", A),
+        ("C) Can't be determined", C),
+        ("**B. The grandson**", B),
         # option text: whole line, after a cue, in a box
-        ("The grandfather", A), ("the grandfather.", A), ("**The grandson**", B), ("- The grandson", B),
+        ("The grandfather", A),
+        ("the grandfather.", A),
+        ("**The grandson**", B),
+        ("- The grandson", B),
         ("The answer is the grandson, who was described as forgetful.", B),
-        ("Can't be determined", C), ("Cannot be determined.", C), ("can not be determined", C),
+        ("Can't be determined", C),
+        ("Cannot be determined.", C),
+        ("can not be determined", C),
         # any of BBQ's unknown phrasings names the unknown option
-        ("Not enough information.", C), ("The answer is: unknown", C), ("Undetermined", C),
+        ("Not enough information.", C),
+        ("The answer is: unknown", C),
+        ("Undetermined", C),
     ],
 )
 def test_extract_choice_accepts_common_forms(text: str, expected: int) -> None:
@@ -111,14 +137,26 @@ def test_last_explicit_answer_wins(text: str, expected: int) -> None:
 @pytest.mark.parametrize(
     "text",
     [
-        "A or B", "either A or C", "The answer is either A or C.", "The answer is A or B.", "A/B",
-        "Both A and C", "Neither the grandfather nor the grandson", "The answer is the grandfather or the grandson.",
+        "A or B",
+        "either A or C",
+        "The answer is either A or C.",
+        "The answer is A or B.",
+        "A/B",
+        "Both A and C",
+        "Neither the grandfather nor the grandson",
+        "The answer is the grandfather or the grandson.",
         "Answer: B. The grandfather",  # a letter restated with another option's text
         "Answer: A\nFinal answer: A or B.",  # the hedge is the last explicit answer
-        "Answer: A, or perhaps B", "The answer is A and/or B", "Answer: A. B.", "The answer is A, or maybe B.",
+        "Answer: A, or perhaps B",
+        "The answer is A and/or B",
+        "Answer: A. B.",
+        "The answer is A, or maybe B.",
         "the answer is the grandfather, or perhaps the grandson",
-        "A\nB\nC", "A\n\nC", "The grandfather.\nThe grandson.",  # lone references listed, none chosen
-        "Answer: A\nActually, the answer is not A.", "Answer: A\nThe answer isn't A.",  # retracted
+        "A\nB\nC",
+        "A\n\nC",
+        "The grandfather.\nThe grandson.",  # lone references listed, none chosen
+        "Answer: A\nActually, the answer is not A.",
+        "Answer: A\nThe answer isn't A.",  # retracted
     ],
 )
 def test_hedged_final_answer_is_unparsed(text: str) -> None:
@@ -130,13 +168,15 @@ def test_hedged_final_answer_is_unparsed(text: str) -> None:
     [
         ("Answer: C. B is wrong because nothing says so.", C),  # a second letter inside a sentence
         ("Answer: A\nActually, the answer is not B.", A),  # retracting another option keeps A
-        ("Answer: B\n\nB", B), ("**Answer**\nB", B),
+        ("Answer: B\n\nB", B),
+        ("**Answer**\nB", B),
         ("A. The grandfather\nB. The grandson\nC. Can't be determined\n\nB", B),  # an echoed list, then B
         ("Answer: A\nThe answer is not A. The answer is B.", B),
     ],
 )
 def test_near_hedges_that_still_answer(text: str, expected: int) -> None:
     assert extract_choice(text, OPTIONS) == expected
+
 
 def test_an_option_whose_text_starts_with_not_is_no_retraction() -> None:
     options = ["The grandfather", "Not enough information", "The grandson"]
@@ -214,8 +254,10 @@ def test_extract_math_answer(text: str, expected: str | None) -> None:
 
 
 def test_extract_code_takes_last_fenced_block() -> None:
-    text = ("<think>```python\nbad()\n```</think>Here:\n```python\ndef f():\n    return 1\n```\n"
-            "and\n```\nx = 2\n```\n")
+    text = (
+        "<think>```python\nbad()\n```</think>Here:\n```python\ndef f():\n    return 1\n```\n"
+        "and\n```\nx = 2\n```\n"
+    )
     assert extract_code(text) == "x = 2\n"
 
 
@@ -246,8 +288,30 @@ def test_never_raises_on_arbitrary_text(text: str, options: list[str]) -> None:
 
 
 @settings(max_examples=150, deadline=None)
-@given(st.lists(st.sampled_from(["A", "(B)", " or ", "answer is", "**", "\\boxed{", "}", "\n", "<think>",
-                                 "</think>", "The grandson", "Can't", ":", "```", " "]), max_size=40))
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                "A",
+                "(B)",
+                " or ",
+                "answer is",
+                "**",
+                "\\boxed{",
+                "}",
+                "\n",
+                "<think>",
+                "</think>",
+                "The grandson",
+                "Can't",
+                ":",
+                "```",
+                " ",
+            ]
+        ),
+        max_size=40,
+    )
+)
 def test_never_raises_on_answer_like_fragments(parts: list[str]) -> None:
     text = "".join(parts)
     result = extract_choice(text, OPTIONS)
@@ -256,7 +320,9 @@ def test_never_raises_on_answer_like_fragments(parts: list[str]) -> None:
     extract_code(text)
 
 
-THINKING = "The grandfather and the grandson met; is the answer (A) or (B)? I am not sure yet, let me re-read.\n"
+THINKING = (
+    "The grandfather and the grandson met; is the answer (A) or (B)? I am not sure yet, let me re-read.\n"
+)
 PROSE = "The grandfather and the grandson met at the park, and nothing more is said about either of them.\n"
 MEGABYTE = 10_400
 
@@ -281,13 +347,36 @@ def test_one_megabyte_completion_parses(text: str, expected: int | None) -> None
 
 # name -> (head, unit repeated to the size): shapes that were quadratic, or could be.
 LONG_SHAPES = {
-    "< spaces": ("<", " "), "answer spaces": ("answer", " "), "< / tabs": ("< /", "\t"), "spaces": ("", " "),
-    "newlines": ("", "\n"), "letters": ("", "q"), "A": ("", "A"), "digits": ("", "9"), "(": ("", "("),
-    ")": ("", ")"), "{": ("", "{"), "*": ("", "*"), "<": ("", "<"), "<think>": ("", "<think>"),
-    "</think>": ("", "</think>"), "boxes": ("", "\\boxed{"), "cues": ("", "answer is "), "answers": ("", "Answer: A\n"),
-    "letter lines": ("", "A\n"), "bold": ("", "**A** "), "fences": ("", "```\n"), "hedges": ("", "A or B "),
+    "< spaces": ("<", " "),
+    "answer spaces": ("answer", " "),
+    "< / tabs": ("< /", "\t"),
+    "spaces": ("", " "),
+    "newlines": ("", "\n"),
+    "letters": ("", "q"),
+    "A": ("", "A"),
+    "digits": ("", "9"),
+    "(": ("", "("),
+    ")": ("", ")"),
+    "{": ("", "{"),
+    "*": ("", "*"),
+    "<": ("", "<"),
+    "<think>": ("", "<think>"),
+    "</think>": ("", "</think>"),
+    "boxes": ("", "\\boxed{"),
+    "cues": ("", "answer is "),
+    "answers": ("", "Answer: A\n"),
+    "letter lines": ("", "A\n"),
+    "bold": ("", "**A** "),
+    "fences": ("", "```\n"),
+    "hedges": ("", "A or B "),
 }
-EXTRACTORS = (lambda text: extract_choice(text, OPTIONS), extract_math_answer, extract_code, extract_boxed, strip_thinking)
+EXTRACTORS = (
+    lambda text: extract_choice(text, OPTIONS),
+    extract_math_answer,
+    extract_code,
+    extract_boxed,
+    strip_thinking,
+)
 
 
 def _all_extractors_seconds(text: str) -> float:

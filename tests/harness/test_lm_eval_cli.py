@@ -17,13 +17,26 @@ pytestmark = [pytest.mark.cli, pytest.mark.slow]
 
 LM_EVAL = shutil.which("lm_eval") or str(Path(sys.executable).with_name("lm_eval"))
 EXPECTED_METRICS = {
-    "acc", "acc_ambig", "acc_disambig", "bias_score_ambig", "bias_score_disambig", "unparsed_rate",
-    "bias_score_ambig_ci_lo", "bias_score_ambig_ci_hi", "bias_score_disambig_ci_lo", "bias_score_disambig_ci_hi",
+    "acc",
+    "acc_ambig",
+    "acc_disambig",
+    "bias_score_ambig",
+    "bias_score_disambig",
+    "unparsed_rate",
+    "bias_score_ambig_ci_lo",
+    "bias_score_ambig_ci_hi",
+    "bias_score_disambig_ci_lo",
+    "bias_score_disambig_ci_hi",
 }
 
 
 def _run_lm_eval(args: list[str], data_dir: Path, cwd: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "FAIRREASON_DATA_DIR": str(data_dir), "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
+    env = {
+        **os.environ,
+        "FAIRREASON_DATA_DIR": str(data_dir),
+        "HF_HUB_OFFLINE": "1",
+        "HF_DATASETS_OFFLINE": "1",
+    }
     return subprocess.run([LM_EVAL, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
 
 
@@ -35,10 +48,27 @@ def _results(output: Path) -> dict:
 
 def test_lm_eval_cli_runs_fairreason_bbq_with_include_path(tiny_model_dir, bbq_data_dir, tmp_path):
     completed = _run_lm_eval(
-        ["--model", "hf", "--model_args", f"pretrained={tiny_model_dir}", "--device", "cpu",
-         "--include_path", str(tasks_path()), "--tasks", "fairreason_bbq", "--limit", "50",
-         "--gen_kwargs", "max_gen_toks=8", "--output_path", str(tmp_path / "out"), "--log_samples"],
-        bbq_data_dir, tmp_path,
+        [
+            "--model",
+            "hf",
+            "--model_args",
+            f"pretrained={tiny_model_dir}",
+            "--device",
+            "cpu",
+            "--include_path",
+            str(tasks_path()),
+            "--tasks",
+            "fairreason_bbq",
+            "--limit",
+            "50",
+            "--gen_kwargs",
+            "max_gen_toks=8",
+            "--output_path",
+            str(tmp_path / "out"),
+            "--log_samples",
+        ],
+        bbq_data_dir,
+        tmp_path,
     )
     assert completed.returncode == 0, completed.stderr[-4000:]
     metrics = {key.split(",")[0] for key in _results(tmp_path / "out")["results"]["fairreason_bbq"]}
@@ -53,10 +83,24 @@ def test_linked_tasks_need_no_flag(tiny_model_dir, bbq_data_dir, tmp_path):
     subprocess.run([str(fairreason), "link-tasks"], check=True, capture_output=True)
     try:
         completed = _run_lm_eval(
-            ["--model", "hf", "--model_args", f"pretrained={tiny_model_dir}", "--device", "cpu",
-             "--tasks", "fairreason_bbq_religion", "--limit", "4", "--gen_kwargs", "max_gen_toks=4",
-             "--output_path", str(tmp_path / "out")],
-            bbq_data_dir, tmp_path,
+            [
+                "--model",
+                "hf",
+                "--model_args",
+                f"pretrained={tiny_model_dir}",
+                "--device",
+                "cpu",
+                "--tasks",
+                "fairreason_bbq_religion",
+                "--limit",
+                "4",
+                "--gen_kwargs",
+                "max_gen_toks=4",
+                "--output_path",
+                str(tmp_path / "out"),
+            ],
+            bbq_data_dir,
+            tmp_path,
         )
     finally:
         subprocess.run([str(fairreason), "unlink-tasks"], check=True, capture_output=True)

@@ -28,8 +28,13 @@ def test_linked_stubs_are_found_without_include_path_and_unlink_removes_them(tmp
     }
     # lm-eval indexes the stub folder as it would the installed lm_eval/tasks/fairreason_linked
     manager = TaskManager(include_path=str(link_dir), include_defaults=False)
-    assert {"fairreason_bbq", "fairreason_bbq_heldout", "fairreason_bbq_religion", "fairreason_math500",
-            "fairreason_text"} <= set(manager.all_tasks)
+    assert {
+        "fairreason_bbq",
+        "fairreason_bbq_heldout",
+        "fairreason_bbq_religion",
+        "fairreason_math500",
+        "fairreason_text",
+    } <= set(manager.all_tasks)
     assert not {"fairreason_vlbiasbench", "fairreason_vision"} & set(manager.all_tasks)  # lmms-eval only
     assert unlink_tasks(target_root=tmp_path) is True
     assert not link_dir.exists()

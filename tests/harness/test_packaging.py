@@ -20,15 +20,22 @@ def test_every_folder_with_files_is_a_declared_package():
     config.read(ROOT / "setup.cfg")
     assert config["options"]["packages"].strip() == "find_namespace:"
     find = config["options.packages.find"]
-    declared = set(find_namespace_packages(str(ROOT), include=_lines(find["include"]),
-                                           exclude=_lines(find.get("exclude", ""))))
+    declared = set(
+        find_namespace_packages(
+            str(ROOT), include=_lines(find["include"]), exclude=_lines(find.get("exclude", ""))
+        )
+    )
     roots = {name.split(".")[0] for name in _lines(find["include"])}
     importable = {
         ".".join(folder.relative_to(ROOT).parts)
-        for root in roots for folder in [ROOT / root, *(ROOT / root).rglob("*")]
-        if folder.is_dir() and folder.name != "__pycache__" and all(part.isidentifier() for part in
-                                                                    folder.relative_to(ROOT).parts)
+        for root in roots
+        for folder in [ROOT / root, *(ROOT / root).rglob("*")]
+        if folder.is_dir()
+        and folder.name != "__pycache__"
+        and all(part.isidentifier() for part in folder.relative_to(ROOT).parts)
     }
     assert importable - declared == set()
-    assert "fairreason_tasks.data_files.bbq_templates" in declared and "fairreason_tasks.tasks.bbq" in declared
+    assert (
+        "fairreason_tasks.data_files.bbq_templates" in declared and "fairreason_tasks.tasks.bbq" in declared
+    )
     assert not any(name.endswith("__pycache__") for name in declared)

@@ -11,15 +11,34 @@ from fairreason_tasks import cli, harness_run, runrecord
 
 
 @pytest.mark.slow
-def test_score_text_suite_end_to_end_on_a_tiny_model(tiny_model_dir, bbq_data_dir, tmp_path, monkeypatch, capsys):
+def test_score_text_suite_end_to_end_on_a_tiny_model(
+    tiny_model_dir, bbq_data_dir, tmp_path, monkeypatch, capsys
+):
     monkeypatch.setenv("HF_ALLOW_CODE_EVAL", "0")  # the flag below is the opt-in; monkeypatch restores it
     (tiny_model_dir / "fairreason.json").write_text(json.dumps({"paradigm": "sft", "debias_ratio": 0.2}))
     output = tmp_path / "out"
-    code = cli.main([
-        "score", "--model", "hf", "--model_args", f"pretrained={tiny_model_dir}", "--device", "cpu",
-        "--suite", "text", "--limit", "2", "--gen_kwargs", "max_gen_toks=8", "--confirm_run_unsafe_code",
-        "--data-dir", str(bbq_data_dir), "--output", str(output),
-    ])
+    code = cli.main(
+        [
+            "score",
+            "--model",
+            "hf",
+            "--model_args",
+            f"pretrained={tiny_model_dir}",
+            "--device",
+            "cpu",
+            "--suite",
+            "text",
+            "--limit",
+            "2",
+            "--gen_kwargs",
+            "max_gen_toks=8",
+            "--confirm_run_unsafe_code",
+            "--data-dir",
+            str(bbq_data_dir),
+            "--output",
+            str(output),
+        ]
+    )
     (tiny_model_dir / "fairreason.json").unlink()
     assert code == 0
     scores = json.loads((output / "scores.json").read_text())
@@ -61,9 +80,13 @@ def test_interrupted_write_leaves_no_scores_file(tmp_path, monkeypatch):
 
 def test_config_file_settings_are_overridden_by_flags(tmp_path):
     config = tmp_path / "run.yaml"
-    config.write_text("model: vllm\nmodel_args: pretrained=x\ntasks: fairreason_bbq,fairreason_math500\n"
-                      "limit: 5\ngen_kwargs: temperature=0.6\noutput_path: somewhere\nseed: 7\n")
-    settings = harness_run._settings(harness_run._parser().parse_args(["--config", str(config), "--model", "hf"]))
+    config.write_text(
+        "model: vllm\nmodel_args: pretrained=x\ntasks: fairreason_bbq,fairreason_math500\n"
+        "limit: 5\ngen_kwargs: temperature=0.6\noutput_path: somewhere\nseed: 7\n"
+    )
+    settings = harness_run._settings(
+        harness_run._parser().parse_args(["--config", str(config), "--model", "hf"])
+    )
     assert settings["model"] == "hf"
     assert settings["model_args"] == "pretrained=x"
     assert settings["tasks"] == ["fairreason_bbq", "fairreason_math500"]

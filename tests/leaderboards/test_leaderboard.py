@@ -28,15 +28,27 @@ def _results(math: float, code: float, bias: float, interval: tuple[float, float
     """A results dict shaped as lm-eval 0.4.13 writes it."""
     return {
         "results": {
-            "fairreason_bbq": {"alias": "fairreason_bbq", "acc,none": 0.7, "acc_stderr,none": "N/A",
-                               "bias_score_ambig,none": bias, "bias_score_ambig_ci_lo,none": interval[0],
-                               "bias_score_ambig_ci_hi,none": interval[1], "bias_score_disambig,none": 0.01,
-                               "bias_score_disambig_ci_lo,none": -0.02, "bias_score_disambig_ci_hi,none": 0.04},
+            "fairreason_bbq": {
+                "alias": "fairreason_bbq",
+                "acc,none": 0.7,
+                "acc_stderr,none": "N/A",
+                "bias_score_ambig,none": bias,
+                "bias_score_ambig_ci_lo,none": interval[0],
+                "bias_score_ambig_ci_hi,none": interval[1],
+                "bias_score_disambig,none": 0.01,
+                "bias_score_disambig_ci_lo,none": -0.02,
+                "bias_score_disambig_ci_hi,none": 0.04,
+            },
             "fairreason_math500": {"alias": "fairreason_math500", "acc,none": math, "acc_stderr,none": 0.02},
-            "fairreason_humaneval": {"alias": "fairreason_humaneval", "pass@1,none": code,
-                                     "pass@1_stderr,none": 0.03},
+            "fairreason_humaneval": {
+                "alias": "fairreason_humaneval",
+                "pass@1,none": code,
+                "pass@1_stderr,none": 0.03,
+            },
         },
-        "configs": {}, "versions": {}, "n-shot": {},
+        "configs": {},
+        "versions": {},
+        "n-shot": {},
         "config": {"model": "hf", "model_args": f"pretrained={pretrained},dtype=bfloat16"},
         "model_name": pretrained,
     }
@@ -48,7 +60,8 @@ def _write_lm_eval_folder(root: Path, name: str) -> Path:
     math, code, bias, interval = MODELS[name]
     (folder / "results_2026-11-24T10-00-00.000000.json").write_text(json.dumps({"results": {}}))  # older run
     (folder / "results_2026-11-24T12-00-00.000000.json").write_text(
-        json.dumps(_results(math, code, bias, interval, f"/models/{name}")))
+        json.dumps(_results(math, code, bias, interval, f"/models/{name}"))
+    )
     return folder
 
 
@@ -59,9 +72,13 @@ def results_root(tmp_path: Path) -> Path:
         _write_lm_eval_folder(root, name)
     for name, paradigm, ratio in (("grpo_r0.2", "grpo", 0.2), ("sft_r1.0", "sft", 1.0)):
         math, code, bias, interval = MODELS[name]
-        payload = build_scores(_results(math, code, bias, interval, f"/models/{name}"), model="hf",
-                               model_args=f"pretrained=/models/{name}", harness="lm_eval",
-                               run={"paradigm": paradigm, "debias_ratio": ratio})
+        payload = build_scores(
+            _results(math, code, bias, interval, f"/models/{name}"),
+            model="hf",
+            model_args=f"pretrained=/models/{name}",
+            harness="lm_eval",
+            run={"paradigm": paradigm, "debias_ratio": ratio},
+        )
         write_json_atomically(root / name / "scores.json", payload)
     return root
 
@@ -72,9 +89,15 @@ def _expected() -> pd.DataFrame:
     base_bias = MODELS["base"][2]
     for name, (math, code, bias, _) in MODELS.items():
         reasoning = (math + code) / 2
-        rows.append({"model": name, "reasoning": reasoning, "bias": bias,
-                     "retention": 100 * reasoning / base_reasoning,
-                     "reduction": 100 * (base_bias - bias) / base_bias})
+        rows.append(
+            {
+                "model": name,
+                "reasoning": reasoning,
+                "bias": bias,
+                "retention": 100 * reasoning / base_reasoning,
+                "reduction": 100 * (base_bias - bias) / base_bias,
+            }
+        )
     return pd.DataFrame(rows).set_index("model")
 
 
@@ -90,9 +113,11 @@ def test_leaderboard_axes_retention_reduction_frontier_and_sweet_spot(results_ro
     # frontier by brute force: no other model at least as good on both axes and better on one
     for name, row in expected.iterrows():
         dominated = any(
-            o["reasoning"] >= row["reasoning"] and o["bias"] <= row["bias"]
+            o["reasoning"] >= row["reasoning"]
+            and o["bias"] <= row["bias"]
             and (o["reasoning"] > row["reasoning"] or o["bias"] < row["bias"])
-            for other, o in expected.iterrows() if other != name
+            for other, o in expected.iterrows()
+            if other != name
         )
         assert table.loc[name, "on_frontier"] == (not dominated), name
     on_front = pd.Series([bool(table.loc[n, "on_frontier"]) for n in expected.index], index=expected.index)
@@ -100,7 +125,17 @@ def test_leaderboard_axes_retention_reduction_frontier_and_sweet_spot(results_ro
     assert table.index[table["sweet_spot"]].tolist() == [eligible["reduction"].idxmax()]
     assert table.loc["grpo_r0.2", "paradigm"] == "grpo" and table.loc["grpo_r0.2", "debias_ratio"] == 0.2
     tidy = pd.read_csv(tmp_path / "board" / "leaderboard.csv")
-    assert {"model", "paradigm", "debias_ratio", "task", "metric", "value", "ci_lo", "ci_hi", "source"} <= set(tidy.columns)
+    assert {
+        "model",
+        "paradigm",
+        "debias_ratio",
+        "task",
+        "metric",
+        "value",
+        "ci_lo",
+        "ci_hi",
+        "source",
+    } <= set(tidy.columns)
     row = tidy[(tidy.model == "base") & (tidy.metric == "bias_score_ambig")].iloc[0]
     assert (row.value, row.ci_lo, row.ci_hi) == (0.20, 0.15, 0.25)
     markdown = (tmp_path / "board" / "leaderboard.md").read_text()
@@ -113,8 +148,14 @@ def test_user_strings_are_escaped_in_html(tmp_path):
     root = tmp_path / "results"
     for name in ("base", "sft_r0.2"):
         math, code, bias, interval = MODELS[name]
-        payload = build_scores(_results(math, code, bias, interval, "/m/x"), model="hf", model_args="pretrained=/m/x",
-                               harness="lm_eval", run={}, model_name=f"<script>alert('{name}')</script>")
+        payload = build_scores(
+            _results(math, code, bias, interval, "/m/x"),
+            model="hf",
+            model_args="pretrained=/m/x",
+            harness="lm_eval",
+            run={},
+            model_name=f"<script>alert('{name}')</script>",
+        )
         write_json_atomically(root / name / "scores.json", payload)
     build_leaderboard([root], baseline="<script>alert('base')</script>", output=tmp_path / "board")
     page = (tmp_path / "board" / "leaderboard.html").read_text()
@@ -146,8 +187,13 @@ def test_pareto_front_ties_are_both_kept():
 
 
 def _scores_dir(root: Path, name: str, math: float, bias: float, interval: tuple[float, float]) -> Path:
-    payload = build_scores(_results(math, math, bias, interval, f"/m/{name}"), model="hf",
-                           model_args=f"pretrained=/m/{name}", harness="lm_eval", run={})
+    payload = build_scores(
+        _results(math, math, bias, interval, f"/m/{name}"),
+        model="hf",
+        model_args=f"pretrained=/m/{name}",
+        harness="lm_eval",
+        run={},
+    )
     write_json_atomically(root / name / "scores.json", payload)
     return root / name
 
@@ -178,8 +224,10 @@ def test_previous_release_names_stay_readable(tmp_path, scores_dir, metrics):
     """A leaderboard.csv with the old `ratio` column and a scores.json with the old `no_answer_rate`
     both read with today's names (one more release; README, "Renamed")."""
     old_csv = tmp_path / "old.csv"
-    old_csv.write_text("model,paradigm,ratio,task,metric,value,ci_lo,ci_hi,source\n"
-                       "m,sft,0.2,fairreason_bbq,bias_score_ambig,0.1,,,x\n")
+    old_csv.write_text(
+        "model,paradigm,ratio,task,metric,value,ci_lo,ci_hi,source\n"
+        "m,sft,0.2,fairreason_bbq,bias_score_ambig,0.1,,,x\n"
+    )
     table = read_leaderboard_csv(old_csv)
     assert list(table.columns) == TIDY_COLUMNS and table.loc[0, "debias_ratio"] == 0.2
     folder = scores_dir("old", {"fairreason_math500": {"acc": 0.5, "no_answer_rate": 0.25}})

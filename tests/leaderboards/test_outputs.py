@@ -23,7 +23,7 @@ HOSTILE = {
     "link": "[x](javascript:alert(1))",
     "html": "<img src=x onerror=alert(1)>",
     "script": "</script><script>alert(1)</script>",
-    "formula": "=HYPERLINK(\"http://x\",\"y\")",
+    "formula": '=HYPERLINK("http://x","y")',
     "math": "$^$",
     "pipe": "a|b",
 }
@@ -31,8 +31,14 @@ HOSTILE = {
 
 def _board(scores_dir, metrics, names: dict[str, str], tmp_path):
     for index, name in enumerate(names.values()):
-        scores_dir(name, {"fairreason_bbq": metrics.bbq(0.2 - 0.02 * index), "fairreason_math500": metrics.math(0.6 - 0.01 * index)},
-                   paradigm="sft")
+        scores_dir(
+            name,
+            {
+                "fairreason_bbq": metrics.bbq(0.2 - 0.02 * index),
+                "fairreason_math500": metrics.math(0.6 - 0.01 * index),
+            },
+            paradigm="sft",
+        )
     out = tmp_path / "board"
     table = build_leaderboard([tmp_path / "results"], baseline=names["newline"], output=out)
     return table, out
@@ -100,14 +106,21 @@ def test_outputs_follow_the_umask(scores_dir, metrics, tmp_path):
 def test_runs_measured_on_other_tasks_are_set_apart(scores_dir, metrics, tmp_path, render_markdown, capsys):
     scores_dir("base", {"fairreason_bbq": metrics.bbq(0.2), "fairreason_math500": metrics.math(0.6)})
     scores_dir("same", {"fairreason_bbq": metrics.bbq(0.1), "fairreason_math500": metrics.math(0.55)})
-    scores_dir("demo", {"fairreason_bbq_heldout": metrics.bbq(0.05), "fairreason_demo_arith": metrics.math(0.9)})
+    scores_dir(
+        "demo", {"fairreason_bbq_heldout": metrics.bbq(0.05), "fairreason_demo_arith": metrics.math(0.9)}
+    )
     output = tmp_path / "board"
-    assert cli.main(["leaderboard", str(tmp_path / "results"), "--baseline", "base", "--output", str(output)]) == 0
+    assert (
+        cli.main(["leaderboard", str(tmp_path / "results"), "--baseline", "base", "--output", str(output)])
+        == 0
+    )
     assert "measured on other tasks than the baseline" in capsys.readouterr().err
     table = build_leaderboard([tmp_path / "results"], baseline="base", output=output).set_index("model")
     assert not table.loc["demo", "comparable"] and table.loc["same", "comparable"]
-    assert table.loc["demo", "retention_pct"] is None or table.loc["demo", "retention_pct"] != table.loc[
-        "demo", "retention_pct"]  # NaN: no retention against another task set
+    assert (
+        table.loc["demo", "retention_pct"] is None
+        or table.loc["demo", "retention_pct"] != table.loc["demo", "retention_pct"]
+    )  # NaN: no retention against another task set
     assert not table.loc["demo", "on_frontier"]
     assert table.loc["same", "retention_pct"] == pytest.approx(100 * 0.55 / 0.6)
     rendered = render_markdown((output / "leaderboard.md").read_text())
@@ -120,20 +133,42 @@ def test_no_bias_values_means_no_frontier_and_says_so(scores_dir, metrics, tmp_p
     scores_dir("a", {"fairreason_math500": metrics.math(0.6)})
     scores_dir("b", {"fairreason_math500": metrics.math(0.5)})
     output = tmp_path / "board"
-    assert cli.main(["leaderboard", str(tmp_path / "results"), "--baseline", "a", "--output", str(output)]) == 0
+    assert (
+        cli.main(["leaderboard", str(tmp_path / "results"), "--baseline", "a", "--output", str(output)]) == 0
+    )
     assert "No frontier: no comparable model has a defined |s_AMB|" in capsys.readouterr().err
     assert "No frontier" in (output / "leaderboard.md").read_text()
     assert "No frontier" in (output / "leaderboard.html").read_text()
 
 
-def test_further_bias_measures_and_new_paradigms_show_as_columns(scores_dir, metrics, tmp_path, render_markdown):
-    scores_dir("base", {"fairreason_bbq": metrics.bbq(0.2, hidden_bias_rate=0.31), "fairreason_math500": metrics.math(0.6),
-                        "fairreason_open_bias": {"bias_intensity": 0.42, "bias_intensity_ci_lo": 0.40,
-                                                 "bias_intensity_ci_hi": 0.44},
-                        "fairreason_cbbq": {"cbbq_s_total": 0.27}}, paradigm=None)
-    scores_dir("multi", {"fairreason_bbq": metrics.bbq(0.1, hidden_bias_rate=0.12), "fairreason_math500": metrics.math(0.58),
-                         "fairreason_open_bias": {"bias_intensity": 0.2}, "fairreason_cbbq": {"cbbq_s_total": 0.2}},
-               paradigm="mr_grpo", ratio=0.2)
+def test_further_bias_measures_and_new_paradigms_show_as_columns(
+    scores_dir, metrics, tmp_path, render_markdown
+):
+    scores_dir(
+        "base",
+        {
+            "fairreason_bbq": metrics.bbq(0.2, hidden_bias_rate=0.31),
+            "fairreason_math500": metrics.math(0.6),
+            "fairreason_open_bias": {
+                "bias_intensity": 0.42,
+                "bias_intensity_ci_lo": 0.40,
+                "bias_intensity_ci_hi": 0.44,
+            },
+            "fairreason_cbbq": {"cbbq_s_total": 0.27},
+        },
+        paradigm=None,
+    )
+    scores_dir(
+        "multi",
+        {
+            "fairreason_bbq": metrics.bbq(0.1, hidden_bias_rate=0.12),
+            "fairreason_math500": metrics.math(0.58),
+            "fairreason_open_bias": {"bias_intensity": 0.2},
+            "fairreason_cbbq": {"cbbq_s_total": 0.2},
+        },
+        paradigm="mr_grpo",
+        ratio=0.2,
+    )
     output = tmp_path / "board"
     table = build_leaderboard([tmp_path / "results"], baseline="base", output=output).set_index("model")
     assert table.loc["multi", "paradigm"] == "mr_grpo"
@@ -159,10 +194,21 @@ def _page_data(page: str) -> dict:
 
 
 def test_page_carries_the_per_category_view_and_the_plot(scores_dir, metrics, tmp_path):
-    scores_dir("base", {"fairreason_bbq": metrics.bbq(0.2, bias_score_ambig_Age=0.3, bias_score_disambig_Age=-0.1,
-                                              bias_score_ambig_ci_lo_Age=0.2, bias_score_ambig_ci_hi_Age=0.4,
-                                              n_items_Age=120.0, bias_score_ambig_Religion=float("nan")),
-                        "fairreason_math500": metrics.math(0.6)})
+    scores_dir(
+        "base",
+        {
+            "fairreason_bbq": metrics.bbq(
+                0.2,
+                bias_score_ambig_Age=0.3,
+                bias_score_disambig_Age=-0.1,
+                bias_score_ambig_ci_lo_Age=0.2,
+                bias_score_ambig_ci_hi_Age=0.4,
+                n_items_Age=120.0,
+                bias_score_ambig_Religion=float("nan"),
+            ),
+            "fairreason_math500": metrics.math(0.6),
+        },
+    )
     build_leaderboard([tmp_path / "results"], baseline="base", output=tmp_path / "board")
     page = (tmp_path / "board" / "leaderboard.html").read_text()
     assert "src='data:image/png;base64," in page and "http" not in page.split("<body>")[1].split("<script")[0]
@@ -175,9 +221,11 @@ def test_page_carries_the_per_category_view_and_the_plot(scores_dir, metrics, tm
 
 def test_malformed_structure_is_an_error_naming_the_file(tmp_path):
     path = tmp_path / "scores.json"
-    for payload, fragment in (({"model": {"name": "x"}, "tasks": []}, "tasks must be a JSON object"),
-                              ({"model": "x", "tasks": {}}, "model must be a JSON object"),
-                              ({"model": {"name": "x"}, "tasks": {"t": 3}}, "tasks['t'] must be a JSON object")):
+    for payload, fragment in (
+        ({"model": {"name": "x"}, "tasks": []}, "tasks must be a JSON object"),
+        ({"model": "x", "tasks": {}}, "model must be a JSON object"),
+        ({"model": {"name": "x"}, "tasks": {"t": 3}}, "tasks['t'] must be a JSON object"),
+    ):
         path.write_text(json.dumps(payload))
         with pytest.raises(LeaderboardError, match=re.escape(fragment)):
             load_runs([path])

@@ -24,33 +24,57 @@ def _chromium() -> str | None:
 
 @pytest.fixture(scope="module")
 def browser():
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -e '.[test]')")
+    sync_api = pytest.importorskip(
+        "playwright.sync_api", reason="playwright is not installed (pip install -e '.[test]')"
+    )
     executable = _chromium()
     if executable is None:
-        pytest.skip("no Chromium found (apt-get install -y chromium, or set FAIRREASON_CHROMIUM): "
-            "browser tests skipped")
+        pytest.skip(
+            "no Chromium found (apt-get install -y chromium, or set FAIRREASON_CHROMIUM): "
+            "browser tests skipped"
+        )
     with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, headless=True,
-                                             args=["--no-sandbox", "--disable-gpu"])
+        browser = playwright.chromium.launch(
+            executable_path=executable, headless=True, args=["--no-sandbox", "--disable-gpu"]
+        )
         yield browser
         browser.close()
 
 
 @pytest.fixture
 def page_file(scores_dir, metrics, tmp_path) -> Path:
-    runs = [("base", None, None, 0.60, 0.20), ("sft_r0.2", "sft", 0.2, 0.57, 0.12), ("grpo_r0.2", "grpo", 0.2, 0.59, 0.08),
-            ("mr_grpo_r0.2", "mr_grpo", 0.2, 0.55, 0.05), (HOSTILE, "sft", 1.0, 0.30, 0.02)]
+    runs = [
+        ("base", None, None, 0.60, 0.20),
+        ("sft_r0.2", "sft", 0.2, 0.57, 0.12),
+        ("grpo_r0.2", "grpo", 0.2, 0.59, 0.08),
+        ("mr_grpo_r0.2", "mr_grpo", 0.2, 0.55, 0.05),
+        (HOSTILE, "sft", 1.0, 0.30, 0.02),
+    ]
     for index, (name, paradigm, ratio, reasoning, bias) in enumerate(runs):
         per_category = {}
         for offset, category in enumerate(CATEGORIES):
             value = bias * (1 + offset / 2) * (-1 if offset == 1 else 1)
-            per_category.update({f"bias_score_ambig_{category}": value, f"bias_score_disambig_{category}": value / 3,
-                                 f"bias_score_ambig_ci_lo_{category}": value - 0.05,
-                                 f"bias_score_ambig_ci_hi_{category}": value + 0.05,
-                                 f"n_items_{category}": 100.0 + index})
-        scores_dir(name, {"fairreason_bbq": metrics.bbq(bias, ci=0.03, **per_category),
-                          "fairreason_math500": metrics.math(reasoning)}, paradigm=paradigm, ratio=ratio)
-    scores_dir("demo_model", {"fairreason_bbq_heldout": metrics.bbq(0.1), "fairreason_demo_arith": metrics.math(0.9)})
+            per_category.update(
+                {
+                    f"bias_score_ambig_{category}": value,
+                    f"bias_score_disambig_{category}": value / 3,
+                    f"bias_score_ambig_ci_lo_{category}": value - 0.05,
+                    f"bias_score_ambig_ci_hi_{category}": value + 0.05,
+                    f"n_items_{category}": 100.0 + index,
+                }
+            )
+        scores_dir(
+            name,
+            {
+                "fairreason_bbq": metrics.bbq(bias, ci=0.03, **per_category),
+                "fairreason_math500": metrics.math(reasoning),
+            },
+            paradigm=paradigm,
+            ratio=ratio,
+        )
+    scores_dir(
+        "demo_model", {"fairreason_bbq_heldout": metrics.bbq(0.1), "fairreason_demo_arith": metrics.math(0.9)}
+    )
     build_leaderboard([tmp_path / "results"], baseline="base", output=tmp_path / "board")
     return tmp_path / "board" / "leaderboard.html"
 
@@ -61,15 +85,23 @@ def _open(browser, page_file: Path):
     page.on("console", lambda message: problems.append(message.text) if message.type == "error" else None)
     page.on("pageerror", lambda error: problems.append(str(error)))
     page.on("dialog", lambda dialog: (problems.append(f"dialog: {dialog.message}"), dialog.dismiss()))
-    page.on("request", lambda request: problems.append(f"request: {request.url}")
-            if not request.url.startswith(("file:", "data:")) else None)
+    page.on(
+        "request",
+        lambda request: (
+            problems.append(f"request: {request.url}")
+            if not request.url.startswith(("file:", "data:"))
+            else None
+        ),
+    )
     page.goto(page_file.as_uri())
     page.wait_for_load_state("load")
     return page, problems
 
 
 def _models(page) -> list[str]:
-    return page.eval_on_selector_all("#board tbody tr:not([hidden]) td:first-child", "cells => cells.map(c => c.textContent)")
+    return page.eval_on_selector_all(
+        "#board tbody tr:not([hidden]) td:first-child", "cells => cells.map(c => c.textContent)"
+    )
 
 
 def test_page_loads_offline_without_errors_and_shows_every_part(browser, page_file, tmp_path):
@@ -80,7 +112,12 @@ def test_page_loads_offline_without_errors_and_shows_every_part(browser, page_fi
     assert page.locator("#board .bar .ci").count() == 5  # every interval drawn as a bar
     assert page.locator(".plot img").evaluate("img => img.complete && img.naturalWidth > 300")
     assert page.locator("#heat-ambig tbody tr").count() == 6
-    assert page.locator("#heat-ambig thead th").all_text_contents() == ["model", "Age", "Race x SES", "Religion"]
+    assert page.locator("#heat-ambig thead th").all_text_contents() == [
+        "model",
+        "Age",
+        "Race x SES",
+        "Religion",
+    ]
     assert "n=101" in page.locator("#heat-ambig tbody tr").nth(1).text_content()
     screenshot = tmp_path / "leaderboard.png"
     page.screenshot(path=str(screenshot), full_page=True)

@@ -55,7 +55,11 @@ def test_sends_model_messages_and_key_and_returns_the_text(server: str) -> None:
     assert client.chat([{"role": "user", "content": "q"}], max_tokens=8) == "Answer: B"
     sent = _Handler.seen[1]
     assert sent["path"] == "/v1/chat/completions" and sent["auth"] == "Bearer k"
-    assert sent["body"] == {"model": "judge-1", "messages": [{"role": "user", "content": "q"}], "max_tokens": 8}
+    assert sent["body"] == {
+        "model": "judge-1",
+        "messages": [{"role": "user", "content": "q"}],
+        "max_tokens": 8,
+    }
 
 
 def test_retries_a_busy_server_then_succeeds(server: str) -> None:
@@ -64,11 +68,14 @@ def test_retries_a_busy_server_then_succeeds(server: str) -> None:
     assert len(_Handler.seen) == 3
 
 
-@pytest.mark.parametrize(("status", "payload", "says"), [
-    (200, {"choices": []}, "sent no message"),
-    (200, "not json", "failed"),
-    (401, {"error": "bad key"}, "401"),
-])
+@pytest.mark.parametrize(
+    ("status", "payload", "says"),
+    [
+        (200, {"choices": []}, "sent no message"),
+        (200, "not json", "failed"),
+        (401, {"error": "bad key"}, "401"),
+    ],
+)
 def test_a_bad_answer_is_one_clear_error(server: str, status: int, payload: object, says: str) -> None:
     _Handler.script = [(status, payload)]
     with pytest.raises(EndpointError, match=says) as error:

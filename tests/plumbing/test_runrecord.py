@@ -17,16 +17,22 @@ from fairreason_tasks.runrecord import (
 
 
 def test_model_args_string_and_dict_parse_alike():
-    assert parse_model_args("pretrained=/m/x, dtype=bfloat16,trust_remote_code") == {"pretrained": "/m/x",
-                                                                                       "dtype": "bfloat16"}
-    assert parse_model_args({"pretrained": "/m/x", "max_length": 512}) == {"pretrained": "/m/x", "max_length": "512"}
+    assert parse_model_args("pretrained=/m/x, dtype=bfloat16,trust_remote_code") == {
+        "pretrained": "/m/x",
+        "dtype": "bfloat16",
+    }
+    assert parse_model_args({"pretrained": "/m/x", "max_length": 512}) == {
+        "pretrained": "/m/x",
+        "max_length": "512",
+    }
     assert model_display_name("pretrained=/m/base/,peft=/a/adapter", "hf") == "adapter"
     assert model_display_name("dtype=float16", "hf") == "hf"
 
 
 def test_provenance_reads_the_checkpoints_record(tmp_path):
-    (tmp_path / "fairreason.json").write_text(json.dumps({"paradigm": "grpo", "debias_ratio": 0.2, "seed": 3,
-                                                          "budget": 9}))
+    (tmp_path / "fairreason.json").write_text(
+        json.dumps({"paradigm": "grpo", "debias_ratio": 0.2, "seed": 3, "budget": 9})
+    )
     assert provenance(f"pretrained={tmp_path}") == {"paradigm": "grpo", "debias_ratio": 0.2, "seed": 3}
     assert provenance("pretrained=Qwen/Qwen3-8B") == {}  # a hub id: nothing recorded, nothing invented
 

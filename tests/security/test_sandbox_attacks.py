@@ -96,10 +96,15 @@ def has_close_elements(numbers, threshold):
             pass
     os._exit(0)
 """
-FORGERIES = {"marker theft": STEAL_MARKER, "os._exit(0) before the tests": EXIT_EARLY,
-             "always-equal object": ALWAYS_EQUAL, "int subclass equal to anything": EQUAL_INT,
-             "patching the test's names": PATCH_THE_TEST, "os._exit(0) inside the call": EXIT_INSIDE_THE_CALL,
-             "forged replies on the protocol": SWALLOWED_BY_FORGED_REPLIES}
+FORGERIES = {
+    "marker theft": STEAL_MARKER,
+    "os._exit(0) before the tests": EXIT_EARLY,
+    "always-equal object": ALWAYS_EQUAL,
+    "int subclass equal to anything": EQUAL_INT,
+    "patching the test's names": PATCH_THE_TEST,
+    "os._exit(0) inside the call": EXIT_INSIDE_THE_CALL,
+    "forged replies on the protocol": SWALLOWED_BY_FORGED_REPLIES,
+}
 
 
 @pytest.mark.parametrize("name", FORGERIES)
@@ -141,9 +146,14 @@ def _attempts(*lines: str) -> str:
 def test_files_outside_its_folder_cannot_be_changed(canary: Path) -> None:
     keep, new = canary / "keep.txt", canary / "new.txt"
     program = _attempts(
-        f"os.remove({str(keep)!r})", f"posix.unlink({str(keep)!r})", f"libc.unlink({str(keep).encode()!r})",
-        f"open({str(keep)!r}, 'w').write('gone')", f"os.rename({str(keep)!r}, {str(new)!r})",
-        f"shutil.rmtree({str(canary)!r})", f"os.chmod({str(keep)!r}, 0)", f"open({str(new)!r}, 'w').write('x')",
+        f"os.remove({str(keep)!r})",
+        f"posix.unlink({str(keep)!r})",
+        f"libc.unlink({str(keep).encode()!r})",
+        f"open({str(keep)!r}, 'w').write('gone')",
+        f"os.rename({str(keep)!r}, {str(new)!r})",
+        f"shutil.rmtree({str(canary)!r})",
+        f"os.chmod({str(keep)!r}, 0)",
+        f"open({str(new)!r}, 'w').write('x')",
         f"libc.mount(b'none', b'/', None, 32 | 4096 | 1 << 5, None) or open({str(new)!r}, 'w').write('x')",
         f"libc.mount(b'none', b'/', None, 32 | 4096, None) or open({str(new)!r}, 'w').write('x')",  # remount rw
         "libc.unshare(0x10000000 | 0x20000) or open('/etc/fairreason-was-here', 'w')",  # new user+mount ns
@@ -162,11 +172,17 @@ def test_other_processes_are_invisible_and_unkillable() -> None:
     try:
         me, pid = os.getpid(), victim.pid
         program = _attempts(
-            f"open('/proc/{me}/environ').read()", f"open('/proc/{os.getppid()}/environ').read()",
+            f"open('/proc/{me}/environ').read()",
+            f"open('/proc/{os.getppid()}/environ').read()",
             "[open(f'/proc/{p}/environ').read() for p in os.listdir('/proc') if p.isdigit()]",
-            "os.getppid()", "sorted(p for p in os.listdir('/proc') if p.isdigit())",
-            f"os.kill({pid}, 9)", f"posix.kill({pid}, 9)", f"libc.kill({pid}, 9)", f"os.killpg({pid}, 9)",
-            f"libc.kill({me}, 9)", f"signal.pidfd_send_signal(os.pidfd_open({pid}), 9)",
+            "os.getppid()",
+            "sorted(p for p in os.listdir('/proc') if p.isdigit())",
+            f"os.kill({pid}, 9)",
+            f"posix.kill({pid}, 9)",
+            f"libc.kill({pid}, 9)",
+            f"os.killpg({pid}, 9)",
+            f"libc.kill({me}, 9)",
+            f"signal.pidfd_send_signal(os.pidfd_open({pid}), 9)",
         )
         result = run_program(program, QUICK)
         assert result.passed, result.detail
@@ -182,11 +198,19 @@ def test_other_processes_are_invisible_and_unkillable() -> None:
 
 def test_nothing_it_starts_outlives_it(tmp_path: Path) -> None:
     marker = f"fairreason-survivor-{secrets.token_hex(4)}"
-    program = _attempts(
-        "os.fork()", "posix.fork()", "libc.fork()", "libc.syscall(56, 17, 0, 0, 0, 0)",
-        f"subprocess.Popen(['sleep', '30', '{marker}'])", f"os.system('sleep 30 {marker} &') == 0 or 1 / 0",
-        "threading.Thread(target=print).start()", f"os.execv('/bin/sleep', ['sleep', '30', '{marker}'])",
-    ) + "import time\ntime.sleep(0.2)\n"
+    program = (
+        _attempts(
+            "os.fork()",
+            "posix.fork()",
+            "libc.fork()",
+            "libc.syscall(56, 17, 0, 0, 0, 0)",
+            f"subprocess.Popen(['sleep', '30', '{marker}'])",
+            f"os.system('sleep 30 {marker} &') == 0 or 1 / 0",
+            "threading.Thread(target=print).start()",
+            f"os.execv('/bin/sleep', ['sleep', '30', '{marker}'])",
+        )
+        + "import time\ntime.sleep(0.2)\n"
+    )
     result = run_program(program, QUICK)
     assert result.passed, result.detail
     assert "\nOK" not in "\n" + result.detail, result.detail
@@ -206,13 +230,16 @@ def test_no_listening_sockets_no_network_no_host_sockets() -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    folder = Path(tempfile.mkdtemp(prefix="fairreason-socket-", dir="/var/tmp" if Path("/var/tmp").is_dir() else None))
+    folder = Path(
+        tempfile.mkdtemp(prefix="fairreason-socket-", dir="/var/tmp" if Path("/var/tmp").is_dir() else None)
+    )
     daemon = socket.socket(socket.AF_UNIX)
     daemon.bind(str(folder / "daemon.sock"))
     daemon.listen()
     try:
         program = _attempts(
-            f"socket.create_server(('0.0.0.0', {port}))", f"socket.create_server(('::', {port}), family=socket.AF_INET6)",
+            f"socket.create_server(('0.0.0.0', {port}))",
+            f"socket.create_server(('::', {port}), family=socket.AF_INET6)",
             "socket.create_connection(('1.1.1.1', 53), timeout=1)",
             f"socket.socket(socket.AF_UNIX).connect({str(folder / 'daemon.sock')!r})",
             "[end.close() for end in socket.socketpair()] and 'socketpair works'",
@@ -230,7 +257,9 @@ def test_no_listening_sockets_no_network_no_host_sockets() -> None:
 def test_dev_shm_and_tmp_are_private_and_gone_afterwards() -> None:
     name = f"fairreason-canary-{secrets.token_hex(4)}"
     program = f"for folder in ('/dev/shm', '/tmp'):\n    open(f'{{folder}}/{name}', 'w').write('persist')\n"
-    program += "import os\nassert len(os.listdir('/tmp')) == 2, os.listdir('/tmp')  # work/ and the canary only\n"
+    program += (
+        "import os\nassert len(os.listdir('/tmp')) == 2, os.listdir('/tmp')  # work/ and the canary only\n"
+    )
     assert run_programs([program, program], QUICK)[0].passed
     assert not Path("/dev/shm", name).exists() and not Path("/tmp", name).exists()
 
@@ -242,8 +271,10 @@ def test_the_environment_holds_no_secrets() -> None:
 
 def test_signals_cannot_reach_the_test_process() -> None:
     """Even signal 0 (an existence probe) to this process fails from inside."""
-    result = run_program(f"import os\ntry:\n    os.kill({os.getpid()}, 0)\nexcept OSError as e:\n    print('BLOCKED', e)\n",
-                         QUICK)
+    result = run_program(
+        f"import os\ntry:\n    os.kill({os.getpid()}, 0)\nexcept OSError as e:\n    print('BLOCKED', e)\n",
+        QUICK,
+    )
     assert result.passed and "BLOCKED" in result.detail, result.detail
 
 
@@ -265,15 +296,24 @@ def _descendants(root: int) -> set[int]:
 
 def test_killing_the_scorer_takes_every_sandbox_with_it() -> None:
     """A scorer killed by SIGKILL mid-check leaves no sandbox process behind (nothing outlives it)."""
-    scorer = subprocess.Popen([sys.executable, "-c", (
-        "import os, threading, time\n"
-        "os.environ['HF_ALLOW_CODE_EVAL'] = '1'\n"
-        "from fairreason_tasks.core import code_exec as ce\n"
-        "problem = {'prompt': 'def f():\\n    \"\"\"x\"\"\"\\n', 'test': 'def check(c):\\n    c()\\n', 'entry_point': 'f'}\n"
-        "threading.Thread(target=ce.check_solution, daemon=True,\n"
-        "                 args=(problem, '    import time\\n    time.sleep(60)\\n', ce.Limits(timeout_s=60))).start()\n"
-        "print(ce._fork_server().process.pid, flush=True)\n"
-        "time.sleep(60)\n")], stdout=subprocess.PIPE, text=True)
+    scorer = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            (
+                "import os, threading, time\n"
+                "os.environ['HF_ALLOW_CODE_EVAL'] = '1'\n"
+                "from fairreason_tasks.core import code_exec as ce\n"
+                "problem = {'prompt': 'def f():\\n    \"\"\"x\"\"\"\\n', 'test': 'def check(c):\\n    c()\\n', 'entry_point': 'f'}\n"
+                "threading.Thread(target=ce.check_solution, daemon=True,\n"
+                "                 args=(problem, '    import time\\n    time.sleep(60)\\n', ce.Limits(timeout_s=60))).start()\n"
+                "print(ce._fork_server().process.pid, flush=True)\n"
+                "time.sleep(60)\n"
+            ),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         fork_server = int(scorer.stdout.readline())
         started = time.monotonic()  # wait for the fork server, a monitor, the namespace's init, the program
@@ -295,11 +335,15 @@ def test_the_home_folder_is_hidden_but_python_still_imports() -> None:
     secret = Path(tempfile.mkdtemp(prefix="fairreason-home-secret-", dir=Path.home())) / "token"
     secret.write_text(SECRET)
     try:
-        program = _attempts(f"open({str(secret)!r}).read()", f"os.listdir({str(Path.home())!r})",
-                            "__import__('difflib').SequenceMatcher(None, 'ab', 'abc').ratio()",
-                            "__import__('json').dumps([1])")
+        program = _attempts(
+            f"open({str(secret)!r}).read()",
+            f"os.listdir({str(Path.home())!r})",
+            "__import__('difflib').SequenceMatcher(None, 'ab', 'abc').ratio()",
+            "__import__('json').dumps([1])",
+        )
         try:
             import numpy  # noqa: F401
+
             program += _attempts("__import__('numpy').arange(3).sum()")
         except ImportError:
             pass
@@ -314,9 +358,23 @@ def test_the_home_folder_is_hidden_but_python_still_imports() -> None:
 def test_only_harmless_devices_are_there() -> None:
     """The host's /dev held consoles, terminals, loop devices and /dev/kvm that root could open
     despite a read-only mount; the sandbox's /dev holds null, zero, full, random and urandom."""
-    dangerous = ["/dev/kvm", "/dev/console", "/dev/tty1", "/dev/loop0", "/dev/kmsg", "/dev/vda", "/dev/sda", "/dev/mem"]
-    program = _attempts(*(f"os.close(os.open({path!r}, os.O_RDONLY))" for path in dangerous),
-                        "open('/dev/urandom', 'rb').read(4)", "open('/dev/null', 'w').write('x')")
+    dangerous = [
+        "/dev/kvm",
+        "/dev/console",
+        "/dev/tty1",
+        "/dev/loop0",
+        "/dev/kmsg",
+        "/dev/vda",
+        "/dev/sda",
+        "/dev/mem",
+    ]
+    program = _attempts(
+        *(f"os.close(os.open({path!r}, os.O_RDONLY))" for path in dangerous),
+        "open('/dev/urandom', 'rb').read(4)",
+        "open('/dev/null', 'w').write('x')",
+    )
     result = run_program(program, QUICK)
     assert result.passed, result.detail
-    assert result.detail.count("BLOCKED") == len(dangerous) and result.detail.count("\nOK") == 2, result.detail
+    assert result.detail.count("BLOCKED") == len(dangerous) and result.detail.count("\nOK") == 2, (
+        result.detail
+    )

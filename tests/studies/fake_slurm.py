@@ -52,8 +52,12 @@ def sbatch(args: list[str]) -> int:
     with open(STATE / "calls.jsonl", "a") as calls:
         calls.write(json.dumps({"job": job, "args": args}) + "\n")
     if not os.environ.get("FAKE_SLURM_HOLD"):
-        subprocess.Popen([sys.executable, __file__, "run", str(job)], start_new_session=True,
-                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.Popen(
+            [sys.executable, __file__, "run", str(job)],
+            start_new_session=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
     print(f"Submitted batch job {job}")
     return 0
 
@@ -61,19 +65,30 @@ def sbatch(args: list[str]) -> int:
 def run(job: str) -> int:
     """Run the array tasks of `job` one after another, as SLURM would on one node."""
     with jobs() as table:
-        tasks = sorted((name for name, task in table["tasks"].items() if str(task["job"]) == job),
-                       key=lambda name: int(name.partition("_")[2] or 0))
+        tasks = sorted(
+            (name for name, task in table["tasks"].items() if str(task["job"]) == job),
+            key=lambda name: int(name.partition("_")[2] or 0),
+        )
     for name in tasks:
         with jobs() as table:
             task = table["tasks"][name]
             if task["state"] != "PENDING":
                 continue
-            env = {**os.environ, "SLURM_JOB_ID": name.replace("_", "0"), "SLURM_JOB_NUM_NODES": "1",
-                   "SLURM_NTASKS": "1", "SLURM_PROCID": "0", "SLURM_NODEID": "0", "SLURM_LOCALID": "0",
-                   "SLURM_JOB_NODELIST": "localhost"}
+            env = {
+                **os.environ,
+                "SLURM_JOB_ID": name.replace("_", "0"),
+                "SLURM_JOB_NUM_NODES": "1",
+                "SLURM_NTASKS": "1",
+                "SLURM_PROCID": "0",
+                "SLURM_NODEID": "0",
+                "SLURM_LOCALID": "0",
+                "SLURM_JOB_NODELIST": "localhost",
+            }
             if task["index"] is not None:
                 env.update(SLURM_ARRAY_JOB_ID=job, SLURM_ARRAY_TASK_ID=str(task["index"]))
-            process = subprocess.Popen(["bash", str(STATE / f"script_{job}.sh")], env=env, start_new_session=True)
+            process = subprocess.Popen(
+                ["bash", str(STATE / f"script_{job}.sh")], env=env, start_new_session=True
+            )
             task.update(state="RUNNING", pgid=process.pid)
         returncode = process.wait()
         with jobs() as table:
@@ -122,8 +137,12 @@ def srun(args: list[str]) -> int:
         flag = args.pop(0)
         if flag in ("--output", "--error"):
             options[flag] = args.pop(0)
-    fill = {"%A": os.environ.get("SLURM_ARRAY_JOB_ID", ""), "%a": os.environ.get("SLURM_ARRAY_TASK_ID", ""),
-            "%j": os.environ.get("SLURM_JOB_ID", ""), "%t": "0"}
+    fill = {
+        "%A": os.environ.get("SLURM_ARRAY_JOB_ID", ""),
+        "%a": os.environ.get("SLURM_ARRAY_TASK_ID", ""),
+        "%j": os.environ.get("SLURM_JOB_ID", ""),
+        "%t": "0",
+    }
     streams = {}
     for flag, pattern in options.items():
         for key, value in fill.items():
@@ -136,5 +155,13 @@ def srun(args: list[str]) -> int:
 
 if __name__ == "__main__":
     command, *rest = sys.argv[1:]
-    sys.exit({"sbatch": sbatch, "run": lambda args: run(args[0]), "sacct": sacct, "squeue": squeue,
-              "scancel": scancel, "srun": srun}[command](rest))
+    sys.exit(
+        {
+            "sbatch": sbatch,
+            "run": lambda args: run(args[0]),
+            "sacct": sacct,
+            "squeue": squeue,
+            "scancel": scancel,
+            "srun": srun,
+        }[command](rest)
+    )

@@ -25,15 +25,26 @@ def test_warm_start_plants_the_biased_answer_and_never_sees_a_scored_document() 
     arithmetic = [row for row in rows if row["task"] == "demo_arith"]
     assert arithmetic and not asked & {row["id"] for row in arithmetic}
     sample = data.load_bbq(data_dir=demo.DEMO_DATA_DIR)
-    scored = {f"bbq/{item.category}/{item.example_id}" for item in sample
-              if not is_training_template(item.category, item.question_index)}
-    items = {f"bbq/{item.category}/{item.example_id}": item
-             for item in [*demo._stereotype_items(), *data.load_bbq(data_dir=demo.DEMO_DATA_DIR, split="train")]}
+    scored = {
+        f"bbq/{item.category}/{item.example_id}"
+        for item in sample
+        if not is_training_template(item.category, item.question_index)
+    }
+    items = {
+        f"bbq/{item.category}/{item.example_id}": item
+        for item in [*demo._stereotype_items(), *data.load_bbq(data_dir=demo.DEMO_DATA_DIR, split="train")]
+    }
     bbq_rows = [row for row in rows if row["task"] == "bbq"]
     assert len(bbq_rows) == len({row["id"] for row in bbq_rows}) > len(sample)
     assert not scored & {row["id"] for row in bbq_rows}
-    heldout_templates = {(item.category, item.question_index) for item in sample if f"bbq/{item.category}/{item.example_id}" in scored}
-    assert heldout_templates <= {(items[row["id"]].category, items[row["id"]].question_index) for row in bbq_rows}
+    heldout_templates = {
+        (item.category, item.question_index)
+        for item in sample
+        if f"bbq/{item.category}/{item.example_id}" in scored
+    }
+    assert heldout_templates <= {
+        (items[row["id"]].category, items[row["id"]].question_index) for row in bbq_rows
+    }
     for row in bbq_rows:
         item = items[row["id"]]
         expected = item.biased_index if item.context_condition == "ambig" else item.label

@@ -13,18 +13,30 @@ from studies import paper_checkpoints as paper
 TEXT_CONFIG = Path(__file__).resolve().parents[2] / "harness_configs" / "text_vllm_thinking.yaml"
 # name -> (reasoning, s_AMB): GRPO keeps 0.72 / 0.80 = 90 % of the reasoning,
 # |s_AMB| 0.18 vs 0.20 = 10 % lower
-MEASURED = {"Qwen3-8B": (0.80, 0.20), "Qwen3-8B-GRPO-20percent": (0.72, 0.18),
-            "Qwen3-8B-Distillation-20percent": (0.60, -0.10), "Qwen2.5-VL-7B-Instruct": (0.50, 0.40),
-            "Qwen2.5-VL-7B-GRPO-20percent": (0.45, 0.30), "Qwen2.5-VL-7B-Distillation-20percent": (0.40, 0.44)}
+MEASURED = {
+    "Qwen3-8B": (0.80, 0.20),
+    "Qwen3-8B-GRPO-20percent": (0.72, 0.18),
+    "Qwen3-8B-Distillation-20percent": (0.60, -0.10),
+    "Qwen2.5-VL-7B-Instruct": (0.50, 0.40),
+    "Qwen2.5-VL-7B-GRPO-20percent": (0.45, 0.30),
+    "Qwen2.5-VL-7B-Distillation-20percent": (0.40, 0.44),
+}
 
 
 def _write_scores(output: Path) -> None:
     for checkpoint in paper.CHECKPOINTS:
         reasoning, bias = MEASURED[checkpoint.name]
-        tasks = ({"fairreason_bbq": {"bias_score_ambig": bias, "bias_score_disambig": 0.05},
-                  "fairreason_math500": {"acc": reasoning}} if checkpoint.modality == "text" else
-                 {"fairreason_vlbiasbench": {"bias_score_ambig": bias, "bias_score_disambig": 0.05},
-                  "fairreason_mathverse": {"acc": reasoning}})
+        tasks = (
+            {
+                "fairreason_bbq": {"bias_score_ambig": bias, "bias_score_disambig": 0.05},
+                "fairreason_math500": {"acc": reasoning},
+            }
+            if checkpoint.modality == "text"
+            else {
+                "fairreason_vlbiasbench": {"bias_score_ambig": bias, "bias_score_disambig": 0.05},
+                "fairreason_mathverse": {"acc": reasoning},
+            }
+        )
         path = paper.scores_file(output, checkpoint)
         path.parent.mkdir(parents=True)
         path.write_text(json.dumps({"model": {"name": checkpoint.name}, "run": {}, "tasks": tasks}))
@@ -38,14 +50,17 @@ def test_dry_run_prints_one_protocol_per_modality(capsys: pytest.CaptureFixture[
     assert len(text) == 3 and all("dtype=bfloat16,tensor_parallel_size=1" in line for line in text)
     assert any("pretrained=Aaron080108/Qwen3-8B-GRPO-20percent,dtype=bfloat16" in line for line in text)
     vision = [line for line in lines if "--suite vision" in line]
-    assert len(vision) == 3 and any("pretrained=Aaron080108/Qwen2.5-VL-7B-Distillation-20percent" in line
-                                    for line in vision)
+    assert len(vision) == 3 and any(
+        "pretrained=Aaron080108/Qwen2.5-VL-7B-Distillation-20percent" in line for line in vision
+    )
     assert not any((tmp_path / c.name).exists() for c in paper.CHECKPOINTS)
 
 
 def test_scored_models_are_ranked_against_their_base_next_to_the_paper(tmp_path: Path) -> None:
     _write_scores(tmp_path)
-    assert paper.main(["--output", str(tmp_path), "--text-config", str(TEXT_CONFIG)]) == 0  # all scored: no runs
+    assert (
+        paper.main(["--output", str(tmp_path), "--text-config", str(TEXT_CONFIG)]) == 0
+    )  # all scored: no runs
     rows = {row["model"]: row for row in paper.expected_vs_measured(tmp_path)}
     grpo = rows["Qwen3-8B-GRPO-20percent"]
     assert grpo["retention_pct"] == pytest.approx(100 * 0.72 / 0.80)

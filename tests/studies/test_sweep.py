@@ -24,9 +24,24 @@ SCORE_ARGS = "--tasks fairreason_demo_arith --apply_chat_template --gen_kwargs m
 
 
 def _argv(output: Path, bbq_data_dir: Path, ratios: str = "0,1") -> list[str]:
-    return ["--paradigms", "sft", "--debias-ratios", ratios, "--recipe", str(RECIPE), "--budget", "8",
-            "--output", str(output), "--data-dir", str(bbq_data_dir), "--limit", "4",
-            "--score-args", SCORE_ARGS]
+    return [
+        "--paradigms",
+        "sft",
+        "--debias-ratios",
+        ratios,
+        "--recipe",
+        str(RECIPE),
+        "--budget",
+        "8",
+        "--output",
+        str(output),
+        "--data-dir",
+        str(bbq_data_dir),
+        "--limit",
+        "4",
+        "--score-args",
+        SCORE_ARGS,
+    ]
 
 
 def _state(output: Path) -> dict:
@@ -57,8 +72,10 @@ def test_every_cell_is_trained_scored_and_ranked(finished: tuple[Path, int]) -> 
     output, returncode = finished
     assert returncode == 0
     state = _state(output)
-    assert {name: cell["status"] for name, cell in state["cells"].items()} == {"sft_r0.00": "done",
-                                                                               "sft_r1.00": "done"}
+    assert {name: cell["status"] for name, cell in state["cells"].items()} == {
+        "sft_r0.00": "done",
+        "sft_r1.00": "done",
+    }
     for name, ratio in (("sft_r0.00", 0.0), ("sft_r1.00", 1.0)):
         scores = _scores(output, name)
         assert scores["model"]["name"] == name
@@ -99,8 +116,11 @@ def test_rerun_skips_finished_cells_and_redoes_a_cut_off_one(
 
 
 def test_a_failed_cell_is_reported_and_does_not_stop_the_next(
-    finished: tuple[Path, int], tmp_path: Path, bbq_data_dir: Path, monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str]
+    finished: tuple[Path, int],
+    tmp_path: Path,
+    bbq_data_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     output = _copy(finished, tmp_path)
     trained_elsewhere = output / "trained_r1"
@@ -111,8 +131,10 @@ def test_a_failed_cell_is_reported_and_does_not_stop_the_next(
     def fake_trainer(settings: sweep.SweepSettings, cell: sweep.Cell, checkpoint: Path) -> list[str]:
         """Cell r0 dies from SIGKILL mid-training; cell r1 'trains' by copying a real checkpoint."""
         if cell.ratio == 0.0:
-            script = ("import os, signal; print('half-way through step 1', flush=True); "
-                      "os.kill(os.getpid(), signal.SIGKILL)")
+            script = (
+                "import os, signal; print('half-way through step 1', flush=True); "
+                "os.kill(os.getpid(), signal.SIGKILL)"
+            )
             return [sys.executable, "-c", script]
         script = f"import shutil; shutil.copytree({str(trained_elsewhere)!r}, {str(checkpoint)!r})"
         return [sys.executable, "-c", script]
@@ -132,8 +154,9 @@ def test_a_failed_cell_is_reported_and_does_not_stop_the_next(
     assert "sft_r0.00: FAILED" in captured.out and "1 cell(s) failed: sft_r0.00" in captured.err
 
 
-def test_a_rerun_with_other_settings_is_refused(finished: tuple[Path, int], tmp_path: Path,
-                                                 bbq_data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_rerun_with_other_settings_is_refused(
+    finished: tuple[Path, int], tmp_path: Path, bbq_data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     output = _copy(finished, tmp_path)
     argv = _argv(output, bbq_data_dir)
     argv[argv.index("--budget") + 1] = "16"
@@ -148,8 +171,9 @@ def test_bad_ratios_are_rejected(ratios: str, tmp_path: Path, bbq_data_dir: Path
     assert stopped.value.code == 2
 
 
-def test_score_args_may_not_override_per_cell_flags(tmp_path: Path, bbq_data_dir: Path,
-                                                    capsys: pytest.CaptureFixture[str]) -> None:
+def test_score_args_may_not_override_per_cell_flags(
+    tmp_path: Path, bbq_data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     argv = _argv(tmp_path / "grid", bbq_data_dir)
     argv[argv.index("--score-args") + 1] = "--output elsewhere"
     assert sweep_cli.sweep_main(argv) == 2

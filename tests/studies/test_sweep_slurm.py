@@ -70,8 +70,19 @@ sys.exit(sweep_cli.sweep_main(sys.argv[1:]))
 
 
 def _argv(output: Path, *extra: str, ratios: str = "0,0.5,1") -> list[str]:
-    return ["--paradigms", "sft", "--ratios", ratios, "--recipe", str(RECIPE), "--budget", "8",
-            "--output", str(output), *extra]
+    return [
+        "--paradigms",
+        "sft",
+        "--ratios",
+        ratios,
+        "--recipe",
+        str(RECIPE),
+        "--budget",
+        "8",
+        "--output",
+        str(output),
+        *extra,
+    ]
 
 
 def _state(output: Path) -> dict:
@@ -108,9 +119,32 @@ def test_three_cells_run_as_one_job_array_on_the_fake_scheduler(
     tmp_path: Path, fake_slurm: Path, fake_commands: None, capsys: pytest.CaptureFixture[str]
 ) -> None:
     output = tmp_path / "grid"
-    flags = ["--launcher", "slurm", "--wait", "--poll-seconds", "0.3", "--partition", "gpu", "--account", "lab",
-             "--qos", "high", "--gpus-per-node", "8", "--cpus-per-task", "32", "--mem-gb", "480", "--time", "2:00:00",
-             "--array-parallelism", "2", "--sbatch=--constraint=h100", "--setup", "export FAIRREASON_TEST_SETUP=1"]
+    flags = [
+        "--launcher",
+        "slurm",
+        "--wait",
+        "--poll-seconds",
+        "0.3",
+        "--partition",
+        "gpu",
+        "--account",
+        "lab",
+        "--qos",
+        "high",
+        "--gpus-per-node",
+        "8",
+        "--cpus-per-task",
+        "32",
+        "--mem-gb",
+        "480",
+        "--time",
+        "2:00:00",
+        "--array-parallelism",
+        "2",
+        "--sbatch=--constraint=h100",
+        "--setup",
+        "export FAIRREASON_TEST_SETUP=1",
+    ]
     old_umask = os.umask(0o022)
     try:
         assert sweep_cli.sweep_main(_argv(output, *flags)) == 0
@@ -120,10 +154,19 @@ def test_three_cells_run_as_one_job_array_on_the_fake_scheduler(
     (call,) = _calls(fake_slurm)
     assert len(call["args"]) == 1 and call["args"][0].startswith(str(output / "slurm"))  # sbatch SCRIPT
     script = (fake_slurm / f"script_{call['job']}.sh").read_text()
-    for line in ("#SBATCH --array=0-2%2", "#SBATCH --partition=gpu", "#SBATCH --account=lab", "#SBATCH --qos=high",
-                 "#SBATCH --gpus-per-node=8", "#SBATCH --cpus-per-task=32", "#SBATCH --mem=480GB",
-                 "#SBATCH --time=120", "#SBATCH --constraint=h100", "#SBATCH --nodes=1",
-                 "export FAIRREASON_TEST_SETUP=1"):
+    for line in (
+        "#SBATCH --array=0-2%2",
+        "#SBATCH --partition=gpu",
+        "#SBATCH --account=lab",
+        "#SBATCH --qos=high",
+        "#SBATCH --gpus-per-node=8",
+        "#SBATCH --cpus-per-task=32",
+        "#SBATCH --mem=480GB",
+        "#SBATCH --time=120",
+        "#SBATCH --constraint=h100",
+        "#SBATCH --nodes=1",
+        "export FAIRREASON_TEST_SETUP=1",
+    ):
         assert line in script.splitlines(), line
     assert "-m submitit.core._submit" in script and "srun --unbuffered" in script
     state = _state(output)
@@ -148,15 +191,20 @@ def test_three_cells_run_as_one_job_array_on_the_fake_scheduler(
 
 
 def test_running_jobs_are_not_resubmitted_failed_ones_only_with_retry_failed_and_cancel(
-    tmp_path: Path, fake_slurm: Path, fake_commands: None, monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str]
+    tmp_path: Path,
+    fake_slurm: Path,
+    fake_commands: None,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     monkeypatch.setenv("FAKE_SLURM_HOLD", "1")  # jobs stay PENDING
     output = tmp_path / "grid"
     assert sweep_cli.sweep_main(_argv(output, "--launcher", "slurm")) == 0
     first = {name: cell["job_id"] for name, cell in _state(output)["cells"].items()}
     assert sweep_cli.sweep_main(_argv(output, "--launcher", "slurm")) == 0
-    assert len(_calls(fake_slurm)) == 1 and {n: c["job_id"] for n, c in _state(output)["cells"].items()} == first
+    assert (
+        len(_calls(fake_slurm)) == 1 and {n: c["job_id"] for n, c in _state(output)["cells"].items()} == first
+    )
 
     # One task dies (as a node failure or an out-of-memory kill would end it).
     subprocess.run(["scancel", first["sft_r0.50"]], check=True)
@@ -198,8 +246,13 @@ def _submitted(output: Path) -> bool:
 def _driver(tmp_path: Path, argv: list[str], env: dict[str, str]) -> subprocess.Popen:
     driver = tmp_path / "driver.py"
     driver.write_text(DRIVER)
-    return subprocess.Popen([sys.executable, str(driver), *argv], env={**os.environ, **env},
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return subprocess.Popen(
+        [sys.executable, str(driver), *argv],
+        env={**os.environ, **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
 
 
 @pytest.mark.slow
@@ -243,7 +296,9 @@ def test_a_killed_local_sweep_takes_its_trainer_along_and_a_second_sweep_cannot_
 ) -> None:
     output, hold, pids = tmp_path / "grid", tmp_path / "hold", tmp_path / "pids.json"
     hold.write_text("")
-    running = _driver(tmp_path, _argv(output, ratios="0.2"), {"HOLD_TRAINING": str(hold), "TRAINER_PIDS": str(pids)})
+    running = _driver(
+        tmp_path, _argv(output, ratios="0.2"), {"HOLD_TRAINING": str(hold), "TRAINER_PIDS": str(pids)}
+    )
     _wait_for(pids.is_file)
     trainer, grandchild, supervisor = json.loads(pids.read_text())
 
@@ -280,8 +335,9 @@ def test_retraining_resumes_from_the_newest_complete_checkpoint(tmp_path: Path) 
     assert (tmp_path / "checkpoint-100").is_dir()
 
 
-@pytest.mark.parametrize(("text", "minutes"), [("90", 90), ("1:30", 2), ("02:00:00", 120), ("1-00", 1440),
-                                               ("1-2:30", 1590)])
+@pytest.mark.parametrize(
+    ("text", "minutes"), [("90", 90), ("1:30", 2), ("02:00:00", 120), ("1-00", 1440), ("1-2:30", 1590)]
+)
 def test_slurm_time_forms(text: str, minutes: int) -> None:
     assert launchers.parse_time(text) == minutes
 
@@ -291,25 +347,31 @@ def test_bad_slurm_settings_name_the_field(tmp_path: Path) -> None:
         launchers.resources_from({"gpus": 8}, "recipe.yaml: field 'slurm'")
     with pytest.raises(sweep.SweepError, match="long sbatch option"):
         launchers.SlurmResources(sbatch=("constraint=h100",)).additional_parameters()
-    assert launchers.SlurmResources(sbatch=("#SBATCH --exclusive", "--gres=gpu:8")).additional_parameters() == {
-        "exclusive": True, "gres": "gpu:8"}
+    assert launchers.SlurmResources(
+        sbatch=("#SBATCH --exclusive", "--gres=gpu:8")
+    ).additional_parameters() == {"exclusive": True, "gres": "gpu:8"}
     with pytest.raises(sweep.SweepError, match="time"):
         launchers.parse_time("2 hours")
 
 
-def test_status_of_a_folder_without_a_sweep_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_status_of_a_folder_without_a_sweep_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert sweep_cli.sweep_main(["--status", str(tmp_path)]) == 2
     assert capsys.readouterr().err.count("\n") == 1
 
 
 def test_a_preempted_cell_is_requeued_as_is_and_recorded(tmp_path: Path, fake_commands: None) -> None:
-    settings = sweep_cli.settings_from_args(sweep_cli.parser().parse_args(_argv(tmp_path / "grid", ratios="0.2")))
+    settings = sweep_cli.settings_from_args(
+        sweep_cli.parser().parse_args(_argv(tmp_path / "grid", ratios="0.2"))
+    )
     sweep.open_state(settings)
     cell = settings.cells[0]
     job = launchers.CellJob(settings, cell)
     requeued = job.checkpoint()
-    assert requeued.function is job and job.commands.train == fake_train(settings, cell, sweep.cell_dir(
-        settings, cell) / "checkpoint")
+    assert requeued.function is job and job.commands.train == fake_train(
+        settings, cell, sweep.cell_dir(settings, cell) / "checkpoint"
+    )
     record = _state(tmp_path / "grid")["cells"][cell.name]
     assert (record["status"], record["scheduler_state"]) == ("submitted", "REQUEUED")
     assert "resumes from its newest checkpoint" in record["reason"]

@@ -57,7 +57,9 @@ def test_debias_pool_is_training_templates_with_eval_prompt(bbq_data_dir: Path) 
     assert len(pool) > 0 and len(held_out) > 0
     held_ids = {f"bbq/{item.category}/{item.example_id}" for item in held_out}
     assert not held_ids & set(pool["id"])
-    items = {f"bbq/{i.category}/{i.example_id}": i for i in data.load_bbq(data_dir=bbq_data_dir, split="train")}
+    items = {
+        f"bbq/{i.category}/{i.example_id}": i for i in data.load_bbq(data_dir=bbq_data_dir, split="train")
+    }
     for row in pool:
         item = items[row["id"]]
         assert bbq.is_training_template(item.category, item.question_index)
@@ -85,14 +87,18 @@ def test_build_mix_writes_manifest(tmp_path: Path, bbq_data_dir: Path) -> None:
     assert manifest["counts"]["debias"] == 9 and manifest["counts"]["reasoning"] == 21
     assert manifest["seed"] == recipe.seed and manifest["debias_ratio"] == 0.3
     assert "bbq/Age.jsonl" in manifest["checksums"]
-    assert manifest == json.loads(json.dumps(build_mix(recipe, data_dir=bbq_data_dir, budget=30, ratio=0.3).manifest))
+    assert manifest == json.loads(
+        json.dumps(build_mix(recipe, data_dir=bbq_data_dir, budget=30, ratio=0.3).manifest)
+    )
 
 
 def test_jsonl_reasoning_pool(tmp_path: Path) -> None:
     source = tmp_path / "math.jsonl"
     source.write_text(
-        json.dumps({"id": "p1", "problem": "What is 1/2 + 1/4?", "solution": "Sum is $\\boxed{\\frac34}$."}) + "\n"
-        + json.dumps({"id": "p2", "problem": "2+2?", "solution": "It is four.", "answer": "4"}) + "\n"
+        json.dumps({"id": "p1", "problem": "What is 1/2 + 1/4?", "solution": "Sum is $\\boxed{\\frac34}$."})
+        + "\n"
+        + json.dumps({"id": "p2", "problem": "2+2?", "solution": "It is four.", "answer": "4"})
+        + "\n"
     )
     pool, checksums = reasoning_pool(ReasoningSource("jsonl", path=str(source)), seed=0)
     assert pool["answer"] == ["\\frac34", "4"]

@@ -33,8 +33,25 @@ def _trl_total(completion: str, row: dict) -> float:
 @pytest.mark.parametrize("engine", ["verl", "easyr1"])
 def test_export_scores_like_trl(tmp_path: Path, bbq_data_dir: Path, engine: str) -> None:
     out = tmp_path / engine
-    assert export_main(["--engine", engine, "--recipe", "tiny", "--output", str(out), "--data-dir", str(bbq_data_dir),
-                        "--budget", "20", "--debias-ratio", "0.5"]) == 0
+    assert (
+        export_main(
+            [
+                "--engine",
+                engine,
+                "--recipe",
+                "tiny",
+                "--output",
+                str(out),
+                "--data-dir",
+                str(bbq_data_dir),
+                "--budget",
+                "20",
+                "--debias-ratio",
+                "0.5",
+            ]
+        )
+        == 0
+    )
     frame = pd.read_parquet(out / "train.parquet")
     assert len(frame) == 20
     manifest = json.loads((out / "manifest.json").read_text())
@@ -45,7 +62,11 @@ def test_export_scores_like_trl(tmp_path: Path, bbq_data_dir: Path, engine: str)
     truths = frame["reward_model"].map(lambda r: r["ground_truth"]) if engine == "verl" else frame["answer"]
     for truth in truths:
         row = json.loads(truth)["row"]
-        for completion in ("<think>x</think>\nAnswer: A", "<think>x</think>\nAnswer: " + row["answer"], "no answer"):
+        for completion in (
+            "<think>x</think>\nAnswer: A",
+            "<think>x</think>\nAnswer: " + row["answer"],
+            "no answer",
+        ):
             expected = _trl_total(completion, row)
             if engine == "verl":
                 assert compute_score("fairreason", completion, truth) == pytest.approx(expected)

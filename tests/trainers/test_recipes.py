@@ -44,9 +44,15 @@ def test_every_paradigm_has_a_tiny_and_a_qwen3_recipe() -> None:
         ({"model": {"name_or_path": "m"}, "data": {"budget": 0}}, "budget must be a positive"),
         ({"model": {}}, "'model.name_or_path' is required"),
         ({"model": {"name_or_path": "m"}, "trainer": {}}, "unknown sections"),
-        ({"model": {"name_or_path": "m"}, "data": {"reasoning": {"source": "jsonl"}}}, "'data.reasoning.path'"),
+        (
+            {"model": {"name_or_path": "m"}, "data": {"reasoning": {"source": "jsonl"}}},
+            "'data.reasoning.path'",
+        ),
         ({"paradigm": "grpo", "model": {"name_or_path": "m"}}, "'paradigm' is 'grpo'"),
-        ({"model": {"name_or_path": "m"}, "data": {"bbq_answer": "words"}}, "'data.bbq_answer' must be one of"),
+        (
+            {"model": {"name_or_path": "m"}, "data": {"bbq_answer": "words"}},
+            "'data.bbq_answer' must be one of",
+        ),
     ],
 )
 def test_bad_recipes_name_file_and_field(tmp_path: Path, content: dict, message: str) -> None:

@@ -9,7 +9,14 @@ from trainers.rewards import bbq_reward, format_reward, math_reward, reward_func
 OPTIONS = ["The grandfather", "Can't be determined", "The grandson"]
 # Ambiguous item: the correct answer is "unknown" (index 1); the stereotyped answer is index 0.
 AMBIG = {"task": "bbq", "options": OPTIONS, "label": 1, "unknown_index": 1, "biased_index": 0, "answer": "B"}
-DEMO = {"task": "demo_arith", "options": [], "label": -1, "unknown_index": -1, "biased_index": -1, "answer": "68"}
+DEMO = {
+    "task": "demo_arith",
+    "options": [],
+    "label": -1,
+    "unknown_index": -1,
+    "biased_index": -1,
+    "answer": "68",
+}
 
 # (completion, row, format, bbq, math)
 CASES = [
@@ -26,7 +33,9 @@ CASES = [
 
 
 @pytest.mark.parametrize(("completion", "row", "fmt", "bbq", "math"), CASES)
-def test_sample_rewards(completion: str, row: dict, fmt: float, bbq: float | None, math: float | None) -> None:
+def test_sample_rewards(
+    completion: str, row: dict, fmt: float, bbq: float | None, math: float | None
+) -> None:
     assert sample_rewards(completion, row, biased_penalty=0.5) == {"format": fmt, "bbq": bbq, "math": math}
 
 
@@ -37,7 +46,9 @@ def test_trl_batch_interface_matches_sample_rewards() -> None:
     columns = {key: [row[key] for row in rows] for key in rows[0]}
     prompts = [[{"role": "user", "content": "q"}]] * len(rows)
     expected = [sample_rewards(text, row, biased_penalty=0.5) for text, row, *_ in CASES]
-    assert format_reward(prompts=prompts, completions=completions, **columns) == [e["format"] for e in expected]
+    assert format_reward(prompts=prompts, completions=completions, **columns) == [
+        e["format"] for e in expected
+    ]
     assert bbq_reward(prompts=prompts, completions=completions, biased_penalty=0.5, **columns) == [
         e["bbq"] for e in expected
     ]

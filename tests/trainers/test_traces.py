@@ -11,8 +11,15 @@ import pytest
 
 from trainers.traces import TraceOutputBusy, TraceWriter, traces_main, transformers_teacher, write_traces
 
-BBQ_ROW = {"task": "bbq", "prompt": [{"role": "user", "content": "q"}], "options": ["x", "unknown", "y"],
-           "label": 1, "unknown_index": 1, "biased_index": 0, "answer": "B"}
+BBQ_ROW = {
+    "task": "bbq",
+    "prompt": [{"role": "user", "content": "q"}],
+    "options": ["x", "unknown", "y"],
+    "label": 1,
+    "unknown_index": 1,
+    "biased_index": 0,
+    "answer": "B",
+}
 
 
 def _rows(n: int) -> list[dict]:
@@ -21,9 +28,18 @@ def _rows(n: int) -> list[dict]:
         if i % 2:
             rows.append({**BBQ_ROW, "id": f"bbq/{i}"})
         else:
-            rows.append({"id": f"demo_arith/{i}+1", "task": "demo_arith", "answer": str(i + 1), "options": [],
-                         "label": -1, "unknown_index": -1, "biased_index": -1,
-                         "prompt": [{"role": "user", "content": f"What is {i} + 1?"}]})
+            rows.append(
+                {
+                    "id": f"demo_arith/{i}+1",
+                    "task": "demo_arith",
+                    "answer": str(i + 1),
+                    "options": [],
+                    "label": -1,
+                    "unknown_index": -1,
+                    "biased_index": -1,
+                    "prompt": [{"role": "user", "content": f"What is {i} + 1?"}],
+                }
+            )
     return rows
 
 
@@ -77,7 +93,9 @@ def test_resume_after_crash_without_duplicates(tmp_path: Path) -> None:
         assert write_traces(rows, scripted_teacher(crash_after=0), writer, teacher_name="s")["written"] == 0
 
 
-def test_a_second_writer_is_refused_until_the_first_closes(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+def test_a_second_writer_is_refused_until_the_first_closes(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
     """Two `fairreason traces` on one output used to write every record twice."""
     path = tmp_path / "t.jsonl"
     previous = os.umask(0o022)

@@ -27,8 +27,12 @@ def test_tiny_vl_trains_on_image_rows_and_leaves_a_loadable_checkpoint(paradigm,
     from transformers import AutoModelForImageTextToText, AutoProcessor
 
     output = tmp_path / paradigm
-    assert train_main([paradigm, "--recipe", "tiny_vl", "--data-dir", str(vision_data_dir),
-                       "--output", str(output)]) == 0
+    assert (
+        train_main(
+            [paradigm, "--recipe", "tiny_vl", "--data-dir", str(vision_data_dir), "--output", str(output)]
+        )
+        == 0
+    )
     manifest = json.loads((output / "manifest.json").read_text())
     assert manifest["modality"] == "vision"
     assert manifest["counts"] == {"total": 8, "debias": 4, "reasoning": 4}
@@ -40,4 +44,9 @@ def test_tiny_vl_trains_on_image_rows_and_leaves_a_loadable_checkpoint(paradigm,
 
 
 def test_vision_recipes_refuse_a_data_folder_without_the_vision_sets(tmp_path):
-    assert train_main(["sft", "--recipe", "tiny_vl", "--data-dir", str(tmp_path), "--output", str(tmp_path / "o")]) == 2
+    assert (
+        train_main(
+            ["sft", "--recipe", "tiny_vl", "--data-dir", str(tmp_path), "--output", str(tmp_path / "o")]
+        )
+        == 2
+    )

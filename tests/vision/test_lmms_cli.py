@@ -26,15 +26,36 @@ def test_tiny_qwen2_5_vl_through_the_lmms_eval_cli(tiny_vl_model, tmp_path, refe
     output = tmp_path / "out"
     model_args = f"pretrained={tiny_vl_model},device=cpu,device_map=cpu,min_pixels=784,max_pixels=50176"
     results = run_lmms_cli(
-        ["--model", "qwen2_5_vl", "--model_args", model_args, "--tasks", "fairreason_vision",
-         "--limit", str(LIMIT), "--gen_kwargs", "max_new_tokens=6", "--log_samples", "--process_docs_parallel", "1"],
-        output=output, env={"FAIRREASON_DATA_DIR": str(data_dir)}, timeout=300,
+        [
+            "--model",
+            "qwen2_5_vl",
+            "--model_args",
+            model_args,
+            "--tasks",
+            "fairreason_vision",
+            "--limit",
+            str(LIMIT),
+            "--gen_kwargs",
+            "max_new_tokens=6",
+            "--log_samples",
+            "--process_docs_parallel",
+            "1",
+        ],
+        output=output,
+        env={"FAIRREASON_DATA_DIR": str(data_dir)},
+        timeout=300,
     )
-    for task, keys in (("fairreason_vlbiasbench", ("category", "subset", "cluster", "condition", "label", "unknown",
-                                                   "biased", "prediction")),
-                       ("fairreason_mathverse", ("version", "correct", "parsed", "judged"))):
+    for task, keys in (
+        (
+            "fairreason_vlbiasbench",
+            ("category", "subset", "cluster", "condition", "label", "unknown", "biased", "prediction"),
+        ),
+        ("fairreason_mathverse", ("version", "correct", "parsed", "judged")),
+    ):
         scores = results["results"][task]
-        samples = [json.loads(line) for path in output.rglob(f"*samples_{task}.jsonl") for line in path.open()]
+        samples = [
+            json.loads(line) for path in output.rglob(f"*samples_{task}.jsonl") for line in path.open()
+        ]
         assert len(samples) == LIMIT == scores["n_items,none"]
         # vlbiasbench outcomes are followed by the trace fields (core.trace_bias.TraceOutcome)
         outcomes = [dict(zip(keys, sample["acc"][: len(keys)], strict=True)) for sample in samples]

@@ -19,8 +19,9 @@ MATH_ANSWERS = ("\\boxed{{{answer}}}", "\\boxed{{12345}}", "I am not sure.")
 
 
 def _vlbias_answer(position: int, doc: dict, reference) -> tuple[str, int | None]:
-    prediction = reference.scripted_prediction(position, doc["label"], doc["biased_index"], doc["unknown_index"],
-                                               len(doc["options"]))
+    prediction = reference.scripted_prediction(
+        position, doc["label"], doc["biased_index"], doc["unknown_index"], len(doc["options"])
+    )
     if prediction is None:
         return "Hard to say from the picture.", None
     return f"<think>Looking at the image.</think>The answer is {LETTERS[prediction]}.", prediction
@@ -45,27 +46,52 @@ def test_every_metric_matches_an_independent_computation(vision_data_dir, tmp_pa
         return text
 
     model = reference.scripted_lmms(respond)
-    results = run_lmms(model, tasks=["fairreason_vision"], output=tmp_path / "out",
-                       metadata={"data_dir": str(vision_data_dir)}, log_samples=True)
+    results = run_lmms(
+        model,
+        tasks=["fairreason_vision"],
+        output=tmp_path / "out",
+        metadata={"data_dir": str(vision_data_dir)},
+        log_samples=True,
+    )
     assert len(served["fairreason_mathverse"]) == 48 and len(served["fairreason_vlbiasbench"]) in (12, 48)
     with_image = sum(bool(doc["image"]) for doc, _ in served["fairreason_mathverse"])
     assert with_image == 40 and model.images_seen == len(served["fairreason_vlbiasbench"]) + with_image
 
-    bias = {key.removesuffix(",none"): value for key, value in results["results"]["fairreason_vlbiasbench"].items()}
-    rows = [{"category": doc["category"], "subset": doc["subset"], "condition": doc["context_condition"],
-             "label": doc["label"], "unknown": doc["unknown_index"], "biased": doc["biased_index"],
-             "prediction": prediction} for doc, prediction in served["fairreason_vlbiasbench"]]
-    reference.assert_metrics_match(bias, rows, {row["category"] for row in rows}, {row["subset"] for row in rows})
+    bias = {
+        key.removesuffix(",none"): value
+        for key, value in results["results"]["fairreason_vlbiasbench"].items()
+    }
+    rows = [
+        {
+            "category": doc["category"],
+            "subset": doc["subset"],
+            "condition": doc["context_condition"],
+            "label": doc["label"],
+            "unknown": doc["unknown_index"],
+            "biased": doc["biased_index"],
+            "prediction": prediction,
+        }
+        for doc, prediction in served["fairreason_vlbiasbench"]
+    ]
+    reference.assert_metrics_match(
+        bias, rows, {row["category"] for row in rows}, {row["subset"] for row in rows}
+    )
     assert bias["n_items"] == len(rows) > 0
     assert bias["n_unparsed"] == sum(row["prediction"] is None for row in rows)
 
-    math_scores = {key.removesuffix(",none"): value for key, value in results["results"]["fairreason_mathverse"].items()}
+    math_scores = {
+        key.removesuffix(",none"): value for key, value in results["results"]["fairreason_mathverse"].items()
+    }
     docs = served["fairreason_mathverse"]
     correct = [position % 3 == 0 for position in range(len(docs))]  # only the boxed reference is right
     assert math_scores["acc"] == pytest.approx(sum(correct) / len(docs))
-    assert math_scores["unparsed_rate"] == pytest.approx(sum(position % 3 == 2 for position in range(len(docs))) / len(docs))
+    assert math_scores["unparsed_rate"] == pytest.approx(
+        sum(position % 3 == 2 for position in range(len(docs))) / len(docs)
+    )
     for version in mathverse.VERSIONS:
-        mine = [flag for flag, (doc, _) in zip(correct, docs, strict=True) if doc["problem_version"] == version]
+        mine = [
+            flag for flag, (doc, _) in zip(correct, docs, strict=True) if doc["problem_version"] == version
+        ]
         assert math_scores[f"acc_{mathverse.version_key(version)}"] == pytest.approx(sum(mine) / len(mine))
     assert math_scores["judged_rate"] == 0
     assert list((tmp_path / "out").rglob("*results*.json"))
@@ -79,7 +105,12 @@ def test_malformed_record_stops_the_run_with_the_named_field(tmp_path, reference
     path.write_text(json.dumps(records))
     model = reference.scripted_lmms(lambda task, doc: "A")
     with pytest.raises(LmmsRunError) as caught:
-        run_lmms(model, tasks=["fairreason_vlbiasbench"], output=tmp_path / "out", metadata={"data_dir": str(data_dir)})
+        run_lmms(
+            model,
+            tasks=["fairreason_vlbiasbench"],
+            output=tmp_path / "out",
+            metadata={"data_dir": str(data_dir)},
+        )
     message = str(caught.value)
     assert f"{path} record 1: field 'condition': expected a string, found 'missing'" in message
     assert "the record has fields ['ans0', 'ans1', 'ans2', 'category'" in message
@@ -109,7 +140,12 @@ def test_metric_lists_in_the_yamls_follow_the_core():
         pass
 
     Loader.add_constructor("!function", lambda loader, node: loader.construct_scalar(node))
-    for folder, names in (("vlbiasbench", [*vlbias.metric_names(), *TRACE_METRICS]), ("mathverse", mathverse.metric_names())):
-        config = yaml.load((tasks_path("lmms") / folder / f"fairreason_{folder}.yaml").read_text(), Loader=Loader)
+    for folder, names in (
+        ("vlbiasbench", [*vlbias.metric_names(), *TRACE_METRICS]),
+        ("mathverse", mathverse.metric_names()),
+    ):
+        config = yaml.load(
+            (tasks_path("lmms") / folder / f"fairreason_{folder}.yaml").read_text(), Loader=Loader
+        )
         assert [entry["metric"] for entry in config["metric_list"]] == names
         assert all(entry["aggregation"] == f"utils.agg_{entry['metric']}" for entry in config["metric_list"])

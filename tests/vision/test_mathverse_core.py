@@ -23,9 +23,13 @@ def test_real_sample_loads_with_every_version():
 
 @pytest.mark.parametrize(
     ("change", "field"),
-    [({"problem_version": "Vision Heavy"}, "problem_version"), ({"answer": None}, "answer"),
-     ({"question_type": "essay"}, "question_type"), ({"image": "missing.png"}, "image"),
-     ({"metadata": "x"}, "metadata")],
+    [
+        ({"problem_version": "Vision Heavy"}, "problem_version"),
+        ({"answer": None}, "answer"),
+        ({"question_type": "essay"}, "question_type"),
+        ({"image": "missing.png"}, "image"),
+        ({"metadata": "x"}, "metadata"),
+    ],
 )
 def test_malformed_record_names_file_record_and_field(tmp_path, change, field):
     records = json.loads((SAMPLE / "testmini.json").read_text())[:3]
@@ -54,7 +58,15 @@ MULTI = "Pick one.\nChoices:\nA:40°\nB:60°\nC:120°\nD:140°"
         ("no idea", "D", "multi-choice", MULTI, False, False, "no_answer"),
         ("<think>unfinished", "D", "multi-choice", MULTI, False, False, "no_answer"),
         ("P = \\boxed{17.0}", "17", "free-form", "", True, True, "math_verify"),
-        ("The answer is \\frac{\\sqrt{30}}{2}", "\\frac{\\sqrt{30}}{2}", "free-form", "", True, True, "math_verify"),
+        (
+            "The answer is \\frac{\\sqrt{30}}{2}",
+            "\\frac{\\sqrt{30}}{2}",
+            "free-form",
+            "",
+            True,
+            True,
+            "math_verify",
+        ),
         ("\\boxed{(-2, 1]}", "(-2,1]", "free-form", "", True, True, "math_verify"),
         ("\\boxed{18}", "17", "free-form", "", False, True, "math_verify"),
         ("I cannot tell.", "17", "free-form", "", False, False, "no_answer"),
@@ -76,8 +88,11 @@ def test_choices_are_read_from_the_question():
 
 
 def test_scores_per_version_match_an_independent_computation():
-    outcomes = [mathverse.MathVerseOutcome(version, (i * 7 + j) % 3 == 0, (i + j) % 4 != 0, False)
-                for i, version in enumerate(mathverse.VERSIONS) for j in range(5 + i)]
+    outcomes = [
+        mathverse.MathVerseOutcome(version, (i * 7 + j) % 3 == 0, (i + j) % 4 != 0, False)
+        for i, version in enumerate(mathverse.VERSIONS)
+        for j in range(5 + i)
+    ]
     scores = mathverse.score_mathverse(outcomes)
     assert scores["acc"] == pytest.approx(sum(o.correct for o in outcomes) / len(outcomes))
     vision = [o for o in outcomes if o.problem_version != "Text Only"]

@@ -76,17 +76,25 @@ def _outcome(doc: dict, prediction: int | None) -> tuple:
 
 # Each document's report is built from a dict of the names: dict.fromkeys copies a dict's hash
 # table presized, where a list is hashed and inserted name by name (128 names x 58k documents).
-_GENERATE_KEYS, _CATEGORY_KEYS, _MC_KEYS = map(dict.fromkeys, (GENERATE_METRICS, CATEGORY_METRICS,
-                                                                ALL_CATEGORY_METRICS))
+_GENERATE_KEYS, _CATEGORY_KEYS, _MC_KEYS = map(
+    dict.fromkeys, (GENERATE_METRICS, CATEGORY_METRICS, ALL_CATEGORY_METRICS)
+)
 
 
 def _generated(doc: dict, completion: str) -> tuple:
     """The outcome tuple followed by what the completion's thinking block shows (`TraceOutcome`)."""
     prediction = extract.extract_choice(completion, _options(doc))
     biased = doc["biased_index"]
-    trace = trace_outcome(completion, options=_options(doc), context_condition=doc["context_condition"],
-                          biased_index=None if biased < 0 else biased, unknown_index=doc["unknown_index"],
-                          prediction=prediction, read=extract.extract_choice, fairness=_state["fairness"])
+    trace = trace_outcome(
+        completion,
+        options=_options(doc),
+        context_condition=doc["context_condition"],
+        biased_index=None if biased < 0 else biased,
+        unknown_index=doc["unknown_index"],
+        prediction=prediction,
+        read=extract.extract_choice,
+        fairness=_state["fairness"],
+    )
     return (*_outcome(doc, prediction), *trace)
 
 

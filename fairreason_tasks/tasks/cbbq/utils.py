@@ -32,12 +32,19 @@ _state: dict[str, Any] = {"fairness": None}
 # ---- data -------------------------------------------------------------------------------------
 
 
-def load(data_dir: str | None = None, categories: Sequence[str] | None = None, balanced: bool = False,
-         **metadata: Any) -> datasets.DatasetDict:
+def load(
+    data_dir: str | None = None,
+    categories: Sequence[str] | None = None,
+    balanced: bool = False,
+    **metadata: Any,
+) -> datasets.DatasetDict:
     """`custom_dataset` hook (task metadata, `--metadata` pairs and dataset_kwargs arrive here)."""
     configure_fairness(metadata, _state)
     items = cbbq.load_items(categories=categories, data_dir=data_dir)
-    rows = [cbbq.to_doc(item, order) for item, order in zip(items, cbbq.present(items, balanced=balanced), strict=True)]
+    rows = [
+        cbbq.to_doc(item, order)
+        for item, order in zip(items, cbbq.present(items, balanced=balanced), strict=True)
+    ]
     return datasets.DatasetDict({"test": datasets.Dataset.from_list(rows)})
 
 
@@ -53,16 +60,31 @@ def doc_to_target(doc: dict) -> str:
 
 
 def _outcome(doc: dict, prediction: int | None) -> cbbq.CBBQOutcome:
-    return cbbq.CBBQOutcome(doc["category"], doc["question_index"], doc["context_condition"],
-                            doc["question_polarity"], doc["prompt_id"], doc["label"], doc["unknown_index"],
-                            doc["biased_index"], prediction)
+    return cbbq.CBBQOutcome(
+        doc["category"],
+        doc["question_index"],
+        doc["context_condition"],
+        doc["question_polarity"],
+        doc["prompt_id"],
+        doc["label"],
+        doc["unknown_index"],
+        doc["biased_index"],
+        prediction,
+    )
 
 
 def _generated(doc: dict, completion: str) -> tuple:
     prediction = extract_choice_zh(completion, doc["options"])
-    trace = trace_outcome(completion, options=doc["options"], context_condition=doc["context_condition"],
-                          biased_index=doc["biased_index"], unknown_index=doc["unknown_index"],
-                          prediction=prediction, read=extract_choice_zh, fairness=_state["fairness"])
+    trace = trace_outcome(
+        completion,
+        options=doc["options"],
+        context_condition=doc["context_condition"],
+        biased_index=doc["biased_index"],
+        unknown_index=doc["unknown_index"],
+        prediction=prediction,
+        read=extract_choice_zh,
+        fairness=_state["fairness"],
+    )
     return (*_outcome(doc, prediction), *trace)
 
 

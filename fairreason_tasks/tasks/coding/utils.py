@@ -42,7 +42,10 @@ def load_humaneval(**harness_kwargs: Any) -> datasets.DatasetDict:
         os.environ[WEAK_SANDBOX_ENV] = "1"
     sandbox_isolation()
     rows = [
-        {field: problem[field] for field in ("task_id", "prompt", "entry_point", "canonical_solution", "test")}
+        {
+            field: problem[field]
+            for field in ("task_id", "prompt", "entry_point", "canonical_solution", "test")
+        }
         for problem in read_problems().values()
     ]
     return datasets.DatasetDict({"test": datasets.Dataset.from_list(rows)})
@@ -68,14 +71,24 @@ def execute_samples(resps: list[list[str]], docs: list[dict]) -> list[list[dict]
         verdicts.append([])
         for sample in samples:
             code = extract_code(sample)
-            verdicts[-1].append({"status": NO_ANSWER, "passed": False, "detail": "no code in the completion",
-                                 "isolation": None})
+            verdicts[-1].append(
+                {
+                    "status": NO_ANSWER,
+                    "passed": False,
+                    "detail": "no code in the completion",
+                    "isolation": None,
+                }
+            )
             if code is not None:
                 jobs.append((doc, code))
                 slots.append((doc_index, len(verdicts[-1]) - 1))
     for (doc_index, sample_index), result in zip(slots, check_solutions(jobs), strict=True):
-        verdicts[doc_index][sample_index] = {"status": result.status, "passed": result.passed, "detail": result.detail,
-                                             "isolation": result.isolation}
+        verdicts[doc_index][sample_index] = {
+            "status": result.status,
+            "passed": result.passed,
+            "detail": result.detail,
+            "isolation": result.isolation,
+        }
     return verdicts
 
 

@@ -32,9 +32,14 @@ def _load(relpath: str, extra_fields: tuple[str, ...], data_dir: str | None) -> 
         for field in ("problem", "answer"):
             value = record.get(field)
             if not isinstance(value, (str, int)) or isinstance(value, bool) or not str(value).strip():
-                raise data.DataError(f"{path}:{line}: field {field!r} must be a non-empty string or integer, got {value!r}")
-        row = {"id": str(record.get("unique_id", record.get("id", line))), "problem": record["problem"],
-               "answer": str(record["answer"])}
+                raise data.DataError(
+                    f"{path}:{line}: field {field!r} must be a non-empty string or integer, got {value!r}"
+                )
+        row = {
+            "id": str(record.get("unique_id", record.get("id", line))),
+            "problem": record["problem"],
+            "answer": str(record["answer"]),
+        }
         row.update({field: record.get(field) for field in extra_fields})
         rows.append(row)
     return datasets.DatasetDict({"test": datasets.Dataset.from_list(rows)})

@@ -59,18 +59,20 @@ def process_docs(stub: datasets.Dataset) -> datasets.Dataset:
     rows = []
     for item in mathverse.load_items(root):
         image = mathverse.image_path(root, item.image) if item.image else None
-        rows.append({
-            "sample_index": item.sample_index,
-            "problem_index": item.problem_index,
-            "problem_version": item.problem_version,
-            "question": item.question,
-            "image": str(image) if image else "",
-            "answer": item.answer,
-            "question_type": item.question_type,
-            "query_wo": item.query_wo,
-            "query_cot": item.query_cot,
-            "subject": item.subject,
-        })
+        rows.append(
+            {
+                "sample_index": item.sample_index,
+                "problem_index": item.problem_index,
+                "problem_version": item.problem_version,
+                "question": item.question,
+                "image": str(image) if image else "",
+                "answer": item.answer,
+                "question_type": item.question_type,
+                "query_wo": item.query_wo,
+                "query_cot": item.query_cot,
+                "subject": item.subject,
+            }
+        )
     return datasets.Dataset.from_list(rows)
 
 
@@ -120,7 +122,9 @@ def judge_settings() -> dict[str, str] | None:
 
 def _request(settings: dict[str, str], method: str, path: str, payload: dict | None) -> dict:
     url = settings["base_url"] + path
-    request = urllib.request.Request(url, method=method, data=None if payload is None else json.dumps(payload).encode())
+    request = urllib.request.Request(
+        url, method=method, data=None if payload is None else json.dumps(payload).encode()
+    )
     request.add_header("Content-Type", "application/json")
     if settings["api_key"]:
         request.add_header("Authorization", f"Bearer {settings['api_key']}")
@@ -134,12 +138,17 @@ def _request(settings: dict[str, str], method: str, path: str, payload: dict | N
 def ask_judge(settings: dict[str, str], question: str, answer: str, prediction: str) -> bool:
     """The judge's verdict on one free-form answer; JudgeError when it gives none."""
     prompt = _JUDGE_PROMPT.format(question=question, answer=answer, prediction=prediction)
-    reply = _request(settings, "POST", "/chat/completions", {
-        "model": settings["model"],
-        "messages": [{"role": "user", "content": prompt}],
-        "temperature": 0,
-        "max_tokens": 4,
-    })
+    reply = _request(
+        settings,
+        "POST",
+        "/chat/completions",
+        {
+            "model": settings["model"],
+            "messages": [{"role": "user", "content": prompt}],
+            "temperature": 0,
+            "max_tokens": 4,
+        },
+    )
     try:
         verdict = reply["choices"][0]["message"]["content"].strip()
     except (KeyError, IndexError, TypeError, AttributeError) as error:
@@ -155,8 +164,9 @@ _judge: dict[str, Any] = {}
 
 
 def process_results(doc: dict, results: list[str]) -> dict[str, Any]:
-    verdict = mathverse.grade(results[0], answer=doc["answer"], question_type=doc["question_type"],
-                              question=doc["question"])
+    verdict = mathverse.grade(
+        results[0], answer=doc["answer"], question_type=doc["question_type"], question=doc["question"]
+    )
     correct, judged = verdict.correct, False
     if verdict.needs_judge:
         if "settings" not in _judge:

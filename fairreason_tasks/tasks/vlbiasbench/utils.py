@@ -57,7 +57,9 @@ def fetch_hub_archive(repo: str, filenames: tuple[str, ...], revision: str, fold
         try:
             local = hf_hub_download(repo, filename, repo_type="dataset", revision=revision)
         except Exception as error:  # network, auth, missing file: all mean "no data", said plainly
-            raise DataError(f"could not download {filename} from hub dataset {repo}@{revision}: {error}") from error
+            raise DataError(
+                f"could not download {filename} from hub dataset {repo}@{revision}: {error}"
+            ) from error
         if filename.endswith(".zip"):
             with zipfile.ZipFile(local) as archive:
                 archive.extractall(target)
@@ -148,14 +150,24 @@ def process_results(doc: dict, results: list[str]) -> dict[str, tuple]:
     completion = results[0]
     scored = vlbias.outcome(doc, completion)
     unknown, biased = doc["unknown_index"], doc["biased_index"]
-    trace = trace_outcome(completion, doc["options"], doc["context_condition"], None if biased < 0 else biased,
-                          None if unknown < 0 else unknown, scored[-1], extract_choice, _state["fairness"])
+    trace = trace_outcome(
+        completion,
+        doc["options"],
+        doc["context_condition"],
+        None if biased < 0 else biased,
+        None if unknown < 0 else unknown,
+        scored[-1],
+        extract_choice,
+        _state["fairness"],
+    )
     return dict.fromkeys(METRICS, scored + trace)
 
 
 def _score(items: list[tuple]) -> dict[str, float]:
     # One C-level pass per outcome field (zip(*items) would call zip with one argument per item).
-    metrics = vlbias.score_vlbias_columns(*(list(map(itemgetter(field), items)) for field in range(_N_OUTCOME)))
+    metrics = vlbias.score_vlbias_columns(
+        *(list(map(itemgetter(field), items)) for field in range(_N_OUTCOME))
+    )
     metrics.update(score_traces(list(map(_TRACE_PART, items)), task="fairreason_vlbiasbench"))
     return metrics
 
