@@ -24,8 +24,8 @@ import datasets
 
 from fairreason_tasks.core import mathverse
 from fairreason_tasks.core.data import local_folder
+from fairreason_tasks.hub import fetch_hub_archive
 from fairreason_tasks.tasks.aggregation import register_aggregations
-from fairreason_tasks.tasks.vlbiasbench.utils import fetch_hub_archive
 
 HUB_REPO = "AI4Math/MathVerse"
 HUB_REVISION = "96641f2457cd16c28be227a47371e41366d9607e"  # "Add question_for_eval", 2024-04-19

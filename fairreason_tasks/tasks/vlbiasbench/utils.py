@@ -12,7 +12,6 @@ benchmark are computed in one place.
 from __future__ import annotations
 
 import os
-import zipfile
 from operator import itemgetter
 from pathlib import Path
 from typing import Any
@@ -21,9 +20,11 @@ import datasets
 
 from fairreason_tasks.core import vlbias
 from fairreason_tasks.core.bias_metrics import LETTERS
-from fairreason_tasks.core.data import DATA_DIR_ENV, DataError, cache_dir, local_folder
+from fairreason_tasks.core.data import DATA_DIR_ENV, DataError, local_folder
 from fairreason_tasks.core.extract import extract_choice
 from fairreason_tasks.core.trace_bias import TRACE_METRICS, score_traces, trace_outcome
+from fairreason_tasks.documents import vlbias_doc
+from fairreason_tasks.hub import fetch_hub_archive
 from fairreason_tasks.tasks.aggregation import register_aggregations
 from fairreason_tasks.tasks.trace_hooks import configure_fairness
 
@@ -38,36 +39,6 @@ _TRACE_PART = itemgetter(slice(_N_OUTCOME, None))  # the trace fields of a docum
 
 
 # ---- data ---------------------------------------------------------------------------------------
-
-
-def fetch_hub_archive(repo: str, filenames: tuple[str, ...], revision: str, folder: str) -> Path:
-    """Download `filenames` of a hub dataset at `revision` into the fairreason cache; unzip archives.
-
-    Returns the cache folder. Refuses branch names: results must name the exact data they used.
-    """
-    if len(revision) != 40 or any(char not in "0123456789abcdef" for char in revision.lower()):
-        raise DataError(f"{repo}: revision must be a 40-character commit id, got {revision!r}")
-    from huggingface_hub import hf_hub_download
-
-    target = cache_dir() / folder / revision
-    done = target / ".complete"
-    if done.is_file():
-        return target
-    for filename in filenames:
-        try:
-            local = hf_hub_download(repo, filename, repo_type="dataset", revision=revision)
-        except Exception as error:  # network, auth, missing file: all mean "no data", said plainly
-            raise DataError(
-                f"could not download {filename} from hub dataset {repo}@{revision}: {error}"
-            ) from error
-        if filename.endswith(".zip"):
-            with zipfile.ZipFile(local) as archive:
-                archive.extractall(target)
-        else:
-            target.mkdir(parents=True, exist_ok=True)
-            (target / filename).write_bytes(Path(local).read_bytes())
-    done.write_text(f"{repo}@{revision}\n")
-    return target
 
 
 def data_root() -> Path:
@@ -88,30 +59,6 @@ def data_root() -> Path:
     return candidates[0]
 
 
-def to_doc(item: vlbias.VLBiasItem, order: list[int], images: Path) -> dict[str, Any]:
-    """Flat columns, options in display order (no None: -1 and "" stand for "none")."""
-    position = {option: shown for shown, option in enumerate(order)}
-    image = images / item.image_path
-    if not image.is_file():
-        raise DataError(f"{item.item_id}: image {item.image_path!r} not found under {images}")
-    return {
-        "item_id": item.item_id,
-        "category": item.category,
-        "subset": item.subset,
-        "subgroup": item.subgroup,
-        "image": str(image),
-        "context": item.context,
-        "question": item.question,
-        "options": [item.options[index] for index in order],
-        "label": position[item.label],
-        "unknown_index": -1 if item.unknown_index is None else position[item.unknown_index],
-        "biased_index": -1 if item.biased_index is None else position[item.biased_index],
-        "context_condition": item.context_condition,
-        "polarity": item.polarity or "",
-        "cluster": item.cluster,
-    }
-
-
 def process_docs(stub: datasets.Dataset) -> datasets.Dataset:
     """Replace the YAML's stub with the validated items, options in the official order.
 
@@ -121,7 +68,7 @@ def process_docs(stub: datasets.Dataset) -> datasets.Dataset:
     root = data_root()
     items = vlbias.load_items(root)
     images = vlbias.json_root(root).parent / "images"
-    rows = [to_doc(item, order, images) for item, order in zip(items, vlbias.present(items), strict=True)]
+    rows = [vlbias_doc(item, order, images) for item, order in zip(items, vlbias.present(items), strict=True)]
     return datasets.Dataset.from_list(rows)
 
 
