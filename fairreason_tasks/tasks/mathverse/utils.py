@@ -13,10 +13,7 @@ an unreachable judge never turns into a score of 0.
 
 from __future__ import annotations
 
-import json
 import os
-import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -25,23 +22,21 @@ import datasets
 from fairreason_tasks.core import mathverse
 from fairreason_tasks.core.data import local_folder
 from fairreason_tasks.hub import fetch_hub_archive
+from fairreason_tasks.openai_client import ChatClient
 from fairreason_tasks.tasks.aggregation import register_aggregations
+from fairreason_tasks.tasks.judge import BASE_URL_ENV, JudgeError, judge_client, judge_reply
 
 HUB_REPO = "AI4Math/MathVerse"
 HUB_REVISION = "96641f2457cd16c28be227a47371e41366d9607e"  # "Add question_for_eval", 2024-04-19
 HUB_FILES = ("testmini.json", "testmini_text_only.json", "images.zip")
 JUDGE_ENV = "FAIRREASON_JUDGE"
-JUDGE_TIMEOUT_S = 60
+MODEL_ENV = "FAIRREASON_JUDGE_MODEL"
 METRICS = mathverse.metric_names()
 _JUDGE_PROMPT = (
     "You compare a student's final answer with the reference answer of a math problem. "
     "Reply with exactly 1 if they state the same answer (equivalent forms count), else exactly 0.\n\n"
     "Problem: {question}\nReference answer: {answer}\nStudent's final answer: {prediction}\nReply:"
 )
-
-
-class JudgeError(RuntimeError):
-    """The configured judge could not be reached or gave no verdict."""
 
 
 # ---- data ---------------------------------------------------------------------------------------
@@ -101,61 +96,23 @@ def doc_to_target(doc: dict) -> str:
 # ---- judge --------------------------------------------------------------------------------------
 
 
-def judge_settings() -> dict[str, str] | None:
-    """The judge configured in the environment (probed once per call), or None when off."""
+def judge_settings() -> ChatClient | None:
+    """The judge configured in the environment, probed now, or None when off."""
     kind = os.environ.get(JUDGE_ENV, "none")
     if kind == "none":
         return None
     if kind != "openai-compatible":
         raise JudgeError(f"{JUDGE_ENV} must be 'none' or 'openai-compatible', got {kind!r}")
-    settings = {
-        "base_url": os.environ.get("FAIRREASON_JUDGE_BASE_URL", "").rstrip("/"),
-        "model": os.environ.get("FAIRREASON_JUDGE_MODEL", ""),
-        "api_key": os.environ.get("FAIRREASON_JUDGE_API_KEY", ""),
-    }
-    missing = [f"FAIRREASON_JUDGE_{key.upper()}" for key in ("base_url", "model") if not settings[key]]
+    missing = [name for name in (BASE_URL_ENV, MODEL_ENV) if not os.environ.get(name)]
     if missing:
         raise JudgeError(f"{JUDGE_ENV}=openai-compatible needs {', '.join(missing)}")
-    _request(settings, "GET", "/models", None)
-    return settings
+    return judge_client(os.environ[MODEL_ENV], "judge")
 
 
-def _request(settings: dict[str, str], method: str, path: str, payload: dict | None) -> dict:
-    url = settings["base_url"] + path
-    request = urllib.request.Request(
-        url, method=method, data=None if payload is None else json.dumps(payload).encode()
-    )
-    request.add_header("Content-Type", "application/json")
-    if settings["api_key"]:
-        request.add_header("Authorization", f"Bearer {settings['api_key']}")
-    try:
-        with urllib.request.urlopen(request, timeout=JUDGE_TIMEOUT_S) as response:
-            return json.loads(response.read())
-    except (urllib.error.URLError, OSError, ValueError) as error:
-        raise JudgeError(f"judge {settings['model']!r} at {url} failed: {error}") from error
-
-
-def ask_judge(settings: dict[str, str], question: str, answer: str, prediction: str) -> bool:
+def ask_judge(client: ChatClient, question: str, answer: str, prediction: str) -> bool:
     """The judge's verdict on one free-form answer; JudgeError when it gives none."""
     prompt = _JUDGE_PROMPT.format(question=question, answer=answer, prediction=prediction)
-    reply = _request(
-        settings,
-        "POST",
-        "/chat/completions",
-        {
-            "model": settings["model"],
-            "messages": [{"role": "user", "content": prompt}],
-            "temperature": 0,
-            "max_tokens": 4,
-        },
-    )
-    try:
-        verdict = reply["choices"][0]["message"]["content"].strip()
-    except (KeyError, IndexError, TypeError, AttributeError) as error:
-        raise JudgeError(f"judge at {settings['base_url']} sent no message: {str(reply)[:200]}") from error
-    if verdict[:1] not in ("0", "1"):
-        raise JudgeError(f"judge at {settings['base_url']} answered {verdict!r}, expected 0 or 1")
-    return verdict[:1] == "1"
+    return judge_reply(client, prompt, "01") == "1"
 
 
 # ---- scoring ------------------------------------------------------------------------------------
@@ -169,10 +126,10 @@ def process_results(doc: dict, results: list[str]) -> dict[str, Any]:
     )
     correct, judged = verdict.correct, False
     if verdict.needs_judge:
-        if "settings" not in _judge:
-            _judge["settings"] = judge_settings()
-        if _judge["settings"] is not None:
-            correct = ask_judge(_judge["settings"], doc["question"], doc["answer"], verdict.extracted or "")
+        if "client" not in _judge:
+            _judge["client"] = judge_settings()
+        if _judge["client"] is not None:
+            correct = ask_judge(_judge["client"], doc["question"], doc["answer"], verdict.extracted or "")
             judged = True
     scored = tuple(mathverse.MathVerseOutcome(doc["problem_version"], correct, verdict.parsed, judged))
     return dict.fromkeys(METRICS, scored)
