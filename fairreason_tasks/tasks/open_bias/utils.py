@@ -26,6 +26,7 @@ from typing import Any
 import datasets
 
 from fairreason_tasks.core import discrimination as disc
+from fairreason_tasks.reward_scoring import EVAL_FILE, RewardModelScorer, weights_sha256
 from fairreason_tasks.tasks.aggregation import register_aggregations
 
 REWARD_MODEL_ENV = "FAIRREASON_REWARD_MODEL"
@@ -91,17 +92,13 @@ def process_results(doc: dict, results: list[str]) -> dict[str, tuple]:
 _SCORERS: dict[str, Any] = {}
 
 
-def _scorer(path: str) -> Any:
+def _scorer(path: str) -> RewardModelScorer:
     if path not in _SCORERS:
-        from trainers.reward_model import RewardModelScorer
-
         _SCORERS[path] = RewardModelScorer(path)
     return _SCORERS[path]
 
 
 def _provenance(path: str) -> dict[str, float]:
-    from trainers.reward_model import EVAL_FILE, weights_sha256
-
     digest = weights_sha256(path)
     evaluation = Path(path) / EVAL_FILE
     heads = json.loads(evaluation.read_text())["heads"] if evaluation.is_file() else {}
