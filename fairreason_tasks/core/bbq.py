@@ -256,7 +256,7 @@ def _field(raw: Mapping[str, Any], key: str, kind: type, source: str, line: int 
 
 def _choice(raw: Mapping[str, Any], key: str, allowed: Sequence[str], source: str, line: int | None) -> str:
     value = raw.get(key)
-    if value not in allowed:
+    if not isinstance(value, str) or value not in allowed:
         raise BBQSchemaError(source, line, key, " or ".join(map(repr, allowed)), value)
     return value
 
@@ -310,7 +310,7 @@ def parse_record(raw: Mapping[str, Any], *, source: str = "<memory>", line: int 
         context_condition=_choice(raw, "context_condition", _CONDITIONS, source, line),
         context=_field(raw, "context", str, source, line),
         question=_field(raw, "question", str, source, line),
-        options=answers,  # type: ignore[arg-type]  # three by construction
+        options=answers,  # three: one per _OPTION_KEYS
         label=label,
         unknown_index=unknown,
         target_index=target,

@@ -173,10 +173,10 @@ def _template_counts(
     counts = np.zeros((n_cells, _N_COUNTS))
     for column, flags in per_item.items():
         counts[:, column] = np.bincount(cell, weights=flags.astype(float), minlength=n_cells)
-    counts = counts.reshape(len(template_ids), 2, _N_COUNTS)
+    per_template = counts.reshape(len(template_ids), 2, _N_COUNTS)
     order = sorted(template_ids, key=lambda key: (key[0], _natural(key[1])))
     canonical = np.array([template_ids[key] for key in order], dtype=np.int64)
-    return order, counts[canonical], int(np.count_nonzero(np.isnan(biased)))
+    return order, per_template[canonical], int(np.count_nonzero(np.isnan(biased)))
 
 
 def _natural(question_index: str) -> tuple[int, str]:

@@ -31,8 +31,9 @@ prompts among the scored items.
 Option order: `fairreason_cbbq` keeps the files' order (within a category the target always
 at the same letter, unknown at C on every item, so a model's letter preference reads as bias).
 `present(..., balanced=True)` permutes each item's options by the six permutations in turn within
-each (category, condition, polarity) cell, in file order, so that target, other group and unknown sit at A, B and C equally often in every
-cell (within one item), and the consecutive items of one template spread over the letters too.
+each (category, condition, polarity) cell, in file order, so that target, other group and unknown
+sit at A, B and C equally often in every cell (within one item), and the consecutive items of one
+template spread over the letters too.
 
 Scores (`score_cbbq`):
   * CBBQ's own (README of the repository): S_amb = biased / ambiguous items, S_disamb = biased /
@@ -315,7 +316,7 @@ def present(items: Sequence[CBBQItem], *, balanced: bool = False) -> list[tuple[
     """Each item's display order (file indices at A, B, C): the file's, or balanced (module docstring)."""
     if not balanced:
         return [PERMUTATIONS[0]] * len(items)
-    seen: dict[tuple[str, str, str, str], int] = {}
+    seen: dict[tuple[str, str, str], int] = {}
     orders = []
     for item in items:
         cell = (item.category, item.context_condition, item.polarity)

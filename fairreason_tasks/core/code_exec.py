@@ -58,7 +58,7 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from fairreason_tasks.core import sandbox_worker
 
@@ -368,8 +368,9 @@ class _Session:
             raise _Broken("wall-clock timeout", timeout=True)
         return left
 
-    def send(self, message: object) -> None:
-        """Send `message` (`marshal` data: a request, or a call's arguments, which must be plain data)."""
+    def send(self, message: dict[str, object] | tuple[tuple[Any, ...], dict[str, Any]]) -> None:
+        """Send `message` (`marshal` data: a request, or a call's arguments, which must be plain data:
+        `marshal` checks that, hence `Any`)."""
         if self.start_error:
             raise _Broken(self.start_error)
         try:
@@ -497,6 +498,7 @@ def run_program(program: str, limits: Limits | None = None) -> ExecutionResult:
     started = time.monotonic()
     isolation = sandbox_isolation()
     session = _Session({"mode": "program", "source": program}, limits, isolation)
+    status: Status
     try:
         reply = session.receive()
         if reply.get("done") is True:
@@ -543,7 +545,7 @@ def humaneval_solution(prompt: str, code: str, entry_point: str) -> str:
 
 
 _FLOAT_CHARS = 40  # longest float repr accepted
-_SEQUENCES = {"t": tuple, "s": set, "z": frozenset, "i": iter}
+_SEQUENCES: dict[str, Callable[[list[object]], object]] = {"t": tuple, "s": set, "z": frozenset, "i": iter}
 
 
 def decode(tree: object, depth: int = 0) -> object:
@@ -552,23 +554,25 @@ def decode(tree: object, depth: int = 0) -> object:
     The parent calls this on what the sandboxed process sent, so nothing in `tree` is trusted."""
     if depth > sandbox_worker.MAX_DEPTH:
         raise ValueError("data nested too deeply")
-    kind = type(tree)
-    if tree is None or kind in (bool, int, str, float):
+    if tree is None or type(tree) in (bool, int, str, float):
         return tree
-    if kind is list:
+    if type(tree) is list:
         return [decode(item, depth + 1) for item in tree]
-    if kind is dict and len(tree) == 1:
+    if type(tree) is dict and len(tree) == 1:
         ((tag, body),) = tree.items()
         if tag == "f" and type(body) is str and len(body) <= _FLOAT_CHARS:
             return float(body)
         if tag == "b" and type(body) is str:
             return bytes.fromhex(body)
         if tag == "c" and type(body) is list and len(body) == 2 and all(type(part) is str for part in body):
-            return complex(*(decode({"f": part}, depth + 1) for part in body))
+            real, imag = (decode({"f": part}, depth + 1) for part in body)
+            if isinstance(real, float) and isinstance(imag, float):  # always: an "f" tree decodes to a float
+                return complex(real, imag)
         if tag == "d" and type(body) is list:
             pairs = [decode(pair, depth + 1) for pair in body]
-            if all(len(pair) == 2 for pair in pairs):
-                return dict(pairs)
+            entries = [pair for pair in pairs if type(pair) is list and len(pair) == 2]  # encode sends [k, v]
+            if len(entries) == len(pairs):
+                return {key: value for key, value in entries}
         if tag in _SEQUENCES and type(body) is list:
             return _SEQUENCES[tag]([decode(item, depth + 1) for item in body])
     raise ValueError(f"not plain data: {str(tree)[:80]}")

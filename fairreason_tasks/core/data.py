@@ -343,8 +343,8 @@ def _verify_pinned(path: Path, relpath: str, pin: PinnedFile) -> Path:
     found = git_blob_sha1(path)
     if found != pin.git_blob_sha1:
         raise DataError(
-            f"checksum mismatch for {path} ({relpath}): expected git blob SHA-1 {pin.git_blob_sha1} (pinned), "
-            f"found {found}"
+            f"checksum mismatch for {path} ({relpath}): "
+            f"expected git blob SHA-1 {pin.git_blob_sha1} (pinned), found {found}"
         )
     _verified[relpath] = _sha256(path)
     return path

@@ -872,7 +872,7 @@ class UserDataError(ValueError):
 
 def _field(record: dict[str, Any], name: str, where: str, kind: type = str) -> Any:
     value = record.get(name)
-    if not isinstance(value, kind) or (kind is str and not value.strip()):
+    if not isinstance(value, kind) or (isinstance(value, str) and not value.strip()):
         raise UserDataError(f"{where}: field {name!r} must be a non-empty {kind.__name__}")
     return value
 
@@ -961,8 +961,8 @@ def read_user_jsonl(path: str | Path, heads: Sequence[str] = HEADS) -> list[Exam
         raise UserDataError(f"{path}: no records")
     examples = []
     for index, (prompt, group) in enumerate(groups.items()):
-        responses = tuple(group["responses"])
-        pairs = sorted(set(group["pairs"]) | set(derived_pairs(responses, heads)))
+        group_responses = tuple(group["responses"])
+        pairs = sorted(set(group["pairs"]) | set(derived_pairs(group_responses, heads)))
         first = group["record"]
         examples.append(
             Example(
@@ -972,7 +972,7 @@ def read_user_jsonl(path: str | Path, heads: Sequence[str] = HEADS) -> list[Exam
                 scenario=str(first.get("scenario") or "user"),
                 template=str(first.get("template") or f"prompt/{index}"),
                 prompt=prompt,
-                responses=responses,
+                responses=group_responses,
                 pairs=tuple(pairs),
             )
         )

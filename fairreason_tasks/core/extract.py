@@ -172,6 +172,12 @@ _NORMALIZED_JOIN = re.compile(
 _TRAILING_JUNK = re.compile(r"[\s*_`\"'“”‘’.!?,;:)\]}$\\]*")
 
 
+def _after_empty_match(pattern: re.Pattern[str], text: str) -> str:
+    """`text` past `pattern`'s match at its start; for patterns that also match "", so one always exists."""
+    match = pattern.match(text)
+    return text if match is None else text[match.end() :]
+
+
 def _normalize(text: str) -> str:
     """Lower case, punctuation as single spaces, "can't"/"can not" as "cannot"."""
     lowered = text.lower()
@@ -256,7 +262,7 @@ class _Options:
                 second = self.normalized_reference_at(_normalize(after))
             if second is not None and second != first:
                 return _HEDGED, _TRAILING_JUNK.fullmatch(after_rest) is not None
-        after_first = rest[_RESTATE.match(rest).end() :]
+        after_first = _after_empty_match(_RESTATE, rest)
         second, second_rest = self.letter_at(after_first)
         if second is not None and second != first and _TRAILING_JUNK.fullmatch(second_rest) is not None:
             return _HEDGED, True  # "A. B.": two letters, nothing else
@@ -348,7 +354,7 @@ def _verdict_subject(answer: str, cue_start: int) -> str | None:
     for boundary in _SENTENCE_END.finditer(window, 0, verdict.start()):
         sentence_start = boundary.end()
     subject = window[sentence_start : verdict.start()]
-    return subject[_FILLER.match(subject).end() :]
+    return _after_empty_match(_FILLER, subject)
 
 
 _NOT = re.compile(r"[\s*_:]*(?:not|never)\b", re.IGNORECASE)
@@ -363,7 +369,10 @@ def _event_answer(answer: str, event: re.Match[str], options: _Options) -> tuple
     if token.startswith("\\"):
         return options.read(_phrase_after(answer, event.end()))[0], False
     if token == "**":
-        found, whole = options.read(_BOLD.match(answer, event.start()).group(1), letter_first=True)
+        bold = _BOLD.match(answer, event.start())  # always: _EVENT's lookahead matched the same span
+        if bold is None:
+            return None, False
+        found, whole = options.read(bold.group(1), letter_first=True)
         return (found if whole else None), False
     word = token.lower()
     if word != "correct":
@@ -459,7 +468,8 @@ def extract_choice(text: str, options: Sequence[str]) -> int | None:
             if is_event:
                 found, retracting = _event_answer(answer, match, readable)
                 if retracting:
-                    retracted.add(found)
+                    if found is not None:  # always: _event_answer retracts only a named option
+                        retracted.add(found)
                     continue
             else:
                 found, whole = readable.read(match.group())

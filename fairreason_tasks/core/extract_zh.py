@@ -107,7 +107,7 @@ class _Rewriter:
         )
 
     def replace(self, match: re.Match[str]) -> str:
-        kind = match.lastgroup
+        kind = match.lastgroup or ""  # never None: every alternative of the pattern is a named group
         if kind == "opt":
             return f" {self.options[self.text_index[match.group().lower()]]} "
         return {

@@ -162,7 +162,7 @@ def trace_outcome(
     final_unknown = prediction is not None and prediction == unknown_index
     low = high = math.nan
     parts = paragraphs(trace) if fairness is not None else []
-    if parts:
+    if parts and fairness is not None:
         intensities = [1.0 - float(score) for score in fairness(parts)]
         low, high = sum(intensities) / len(intensities), max(intensities)
     return _as_trace((context_condition, True, scorable, committed, final_unknown, low, high))

@@ -173,13 +173,14 @@ class _Record:
         shown = "missing" if field not in self.raw and found is None else found
         return VLBiasSchemaError(self.source, self.index, field, expected, shown, self.raw.keys())
 
-    def text(self, field: str, *, required: bool = True) -> str | None:
+    def text(self, field: str) -> str:
         value = self.raw.get(field)
-        if value is None and not required:
-            return None
         if not isinstance(value, str):
             raise self.fail(field, "a string", value)
         return value
+
+    def optional_text(self, field: str) -> str | None:
+        return None if self.raw.get(field) is None else self.text(field)
 
     def index_field(self, field: str, allowed: Sequence[int]) -> int | None:
         value = self.raw.get(field)
@@ -222,7 +223,11 @@ def parse_record(
     condition = record.text("condition")
     if condition != _AMBIG and condition not in _DISAMBIG_CONDITIONS:
         raise record.fail("condition", f"one of {[_AMBIG, *_DISAMBIG_CONDITIONS]}", condition)
-    answers = [record.text("ans0"), record.text("ans1"), record.text("ans2", required=condition == _AMBIG)]
+    answers = [
+        record.text("ans0"),
+        record.text("ans1"),
+        record.text("ans2") if condition == _AMBIG else record.optional_text("ans2"),
+    ]
     unknown = _unknown_index(record, answers)
     if condition == _AMBIG and unknown is None:
         raise record.fail(
@@ -231,31 +236,32 @@ def parse_record(
     present_options = [i for i, answer in enumerate(answers) if answer is not None]
     label = record.index_field("label", present_options)
     if label is None:
-        if condition != _AMBIG:
+        if condition != _AMBIG or unknown is None:  # unknown is None only when disambiguated (above)
             raise record.fail("label", "an option index (required on disambiguated items)")
         label = unknown
     target = record.index_field("target_loc", [i for i in present_options if i != unknown])
-    common = {
-        "category": category,
-        "subset": subset,
-        "subgroup": record.text("category", required=False) or "",
-        "image_path": record.text("image_path"),
-        "context": record.text("context"),
-        "answers": answers,
-        "unknown": unknown,
-        "condition": _AMBIG if condition == _AMBIG else "disambig",
-        "target": target,
-        "cluster": str(record.raw.get("question_index") or record.raw["image_path"]),
-        "record": record,
-    }
+    item = partial(
+        _item,
+        category=category,
+        subset=subset,
+        subgroup=record.optional_text("category") or "",
+        image_path=record.text("image_path"),
+        context=record.text("context"),
+        answers=answers,
+        unknown=unknown,
+        condition=_AMBIG if condition == _AMBIG else "disambig",
+        target=target,
+        cluster=str(record.raw.get("question_index") or record.raw["image_path"]),
+        record=record,
+    )
     item_id = f"{subset}/{category}/{index}"
-    items = [_item(item_id, record.text("question"), label, _polarity(record, condition), **common)]
-    question_neg = record.text("question_neg", required=False)
+    items = [item(item_id, record.text("question"), label, _polarity(record, condition))]
+    question_neg = record.optional_text("question_neg")
     if question_neg is not None:
         label_neg = record.index_field("label_neg", present_options)
         if label_neg is None:
             raise record.fail("label_neg", "an option index (the record has question_neg)")
-        items.append(_item(f"{item_id}/neg", question_neg, label_neg, "neg", **common))
+        items.append(item(f"{item_id}/neg", question_neg, label_neg, "neg"))
     return items
 
 
