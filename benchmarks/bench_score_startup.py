@@ -119,7 +119,8 @@ def main() -> None:
         f"fairreason score                           : {ours:6.2f} s  ({ours - floor:+.2f} s over the floor)"
     )
     print(
-        f"lm_eval command line                       : {theirs:6.2f} s  ({theirs - floor:+.2f} s over the floor)"
+        f"lm_eval command line                       : {theirs:6.2f} s  "
+        f"({theirs - floor:+.2f} s over the floor)"
     )
     print(f"time ratio fairreason score / lm_eval: {ours / theirs:.2f}")
     print(

@@ -133,18 +133,20 @@ def main() -> None:
     chars = sum(len(completion) for completion, _, _ in corpus) / N_COMPLETIONS
     per_item = ours / N_COMPLETIONS * 1e6
     print(
-        f"trace reader: {N_COMPLETIONS:,} completions, {chars:,.0f} characters each on average: {ours:6.2f} s "
+        f"trace reader: {N_COMPLETIONS:,} completions, {chars:,.0f} characters each on average: "
+        f"{ours:6.2f} s "
         f"({per_item / 1000:.2f} ms/completion)"
     )
     print(
         f"per item against fairreason_bbq's whole scoring ({bbq_us:.0f} us/item on short completions): "
         f"{per_item / bbq_us:.0f}x (target <= 1: {'met' if per_item <= bbq_us else 'NOT met'})"
     )
+    agree = sum(a == b for a, b in zip(committed, truth, strict=True))
     print(
         f"naive 'biased option mentioned in the trace': {naive_seconds:5.2f} s; it calls "
         f"{sum(naive) / N_COMPLETIONS:.0%} of traces biased, the commitment reader "
         f"{sum(committed) / N_COMPLETIONS:.0%} (planted: {sum(truth) / N_COMPLETIONS:.0%}; "
-        f"reader agrees with the plant on {sum(a == b for a, b in zip(committed, truth, strict=True)) / N_COMPLETIONS:.1%})"
+        f"reader agrees with the plant on {agree / N_COMPLETIONS:.1%})"
     )
 
 

@@ -123,7 +123,8 @@ def main() -> None:
         a / b for a, b in zip(run_medians["fairreason"], run_medians["plain_trl"], strict=True)
     )
     print(
-        f"{args.runs} interleaved runs per side, {args.steps} steps each, first {WARMUP_STEPS} of each run not counted"
+        f"{args.runs} interleaved runs per side, {args.steps} steps each, "
+        f"first {WARMUP_STEPS} of each run not counted"
     )
     for name in ("fairreason", "plain_trl"):
         print(
@@ -132,10 +133,11 @@ def main() -> None:
             f"set-up and save {statistics.median(setup[name]):.2f} s per run)"
         )
     overhead = paired - 1
+    verdict = "met" if overhead <= TARGET_OVERHEAD else "NOT met"
     print(f"pooled median step ratio fairreason/plain TRL = {ours_step / trl_step:.3f}")
     print(
         f"ratio fairreason/plain TRL (median of {args.runs} paired runs) = {paired:.3f}; per-step overhead "
-        f"{overhead:+.1%} (target <= {TARGET_OVERHEAD:.0%}: {'met' if overhead <= TARGET_OVERHEAD else 'NOT met'})"
+        f"{overhead:+.1%} (target <= {TARGET_OVERHEAD:.0%}: {verdict})"
     )
 
 

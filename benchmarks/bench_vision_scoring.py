@@ -17,7 +17,8 @@ from fairreason_tasks.core import vlbias
 from fairreason_tasks.tasks.vlbiasbench import utils
 
 COMPLETIONS = (
-    "<think>The person in the image looks old, but the context says nothing more.</think>The answer is {letter}.",
+    "<think>The person in the image looks old, but the context says nothing more.</think>"
+    "The answer is {letter}.",
     "{letter}",
     "Based on the picture, I would say **{letter}. {option}**",
     "{option}",

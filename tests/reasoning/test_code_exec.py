@@ -133,7 +133,9 @@ def test_a_wrong_solution_fails_and_a_full_function_replaces_the_stub(problems: 
 
 
 def test_results_come_back_as_the_types_the_test_compares(problems: dict) -> None:
-    """Tuples stay tuples, floats keep nan/inf, an iterator arrives as one (list(...) works, == a list does not)."""
+    """Tuples stay tuples, floats keep nan/inf, an iterator arrives as one.
+
+    (list(...) works on it, == a list does not.)"""
     problem = {
         "prompt": 'def f(kind):\n    """A value of each plain type."""\n',
         "entry_point": "f",
@@ -150,7 +152,8 @@ def test_results_come_back_as_the_types_the_test_compares(problems: dict) -> Non
         ),
     }
     code = (
-        "    return {'tuple': (1, 2), 'list': [1, (2, 3), {'a': {4}}], 'nan': float('nan'), 'inf': float('inf'),\n"
+        "    return {'tuple': (1, 2), 'list': [1, (2, 3), {'a': {4}}], 'nan': float('nan'), "
+        "'inf': float('inf'),\n"
         "            'bytes': b'\\x00\\xff', 'complex': 1 - 2j, 'iterator': map(int, '012'), 'none': None,\n"
         "            'true': True, 'frozen': frozenset({1}), 'big': 10 ** 100}[kind]\n"
     )

@@ -91,7 +91,8 @@ import os
 def has_close_elements(numbers, threshold):
     for descriptor in range(3, 20):  # answer every call in advance, then die
         try:
-            os.write(descriptor, b'{"ready": true}\\n' + b'{"value": true}\\n' * 3 + b'{"value": false}\\n' * 3)
+            forged = b'{"ready": true}\\n' + b'{"value": true}\\n' * 3 + b'{"value": false}\\n' * 3
+            os.write(descriptor, forged)
         except OSError:
             pass
     os._exit(0)
@@ -136,10 +137,15 @@ def canary() -> Path:
 
 def _attempts(*lines: str) -> str:
     """A program that tries each line, printing OK or the error (a C call returning -1 is blocked)."""
-    body = "import ctypes, os, posix, shutil, signal, socket, subprocess, sys, threading\nlibc = ctypes.CDLL(None)\n"
+    body = (
+        "import ctypes, os, posix, shutil, signal, socket, subprocess, sys, threading\n"
+        "libc = ctypes.CDLL(None)\n"
+    )
     for line in lines:
-        body += f"try:\n    result = {line}\n    print('BLOCKED' if {line.startswith('libc.')} and result == -1 else 'OK', "
-        body += f"{line!r}, result)\nexcept BaseException as error:\n    print('BLOCKED', {line!r}, type(error).__name__)\n"
+        body += f"try:\n    result = {line}\n"
+        blocked = f"{line.startswith('libc.')} and result == -1"
+        body += f"    print('BLOCKED' if {blocked} else 'OK', {line!r}, result)\n"
+        body += f"except BaseException as error:\n    print('BLOCKED', {line!r}, type(error).__name__)\n"
     return body
 
 
@@ -155,7 +161,8 @@ def test_files_outside_its_folder_cannot_be_changed(canary: Path) -> None:
         f"os.chmod({str(keep)!r}, 0)",
         f"open({str(new)!r}, 'w').write('x')",
         f"libc.mount(b'none', b'/', None, 32 | 4096 | 1 << 5, None) or open({str(new)!r}, 'w').write('x')",
-        f"libc.mount(b'none', b'/', None, 32 | 4096, None) or open({str(new)!r}, 'w').write('x')",  # remount rw
+        # remount read-write
+        f"libc.mount(b'none', b'/', None, 32 | 4096, None) or open({str(new)!r}, 'w').write('x')",
         "libc.unshare(0x10000000 | 0x20000) or open('/etc/fairreason-was-here', 'w')",  # new user+mount ns
         "libc.chroot(b'/tmp')",
         "open('/etc/fairreason-was-here', 'w')",
@@ -304,9 +311,11 @@ def test_killing_the_scorer_takes_every_sandbox_with_it() -> None:
                 "import os, threading, time\n"
                 "os.environ['HF_ALLOW_CODE_EVAL'] = '1'\n"
                 "from fairreason_tasks.core import code_exec as ce\n"
-                "problem = {'prompt': 'def f():\\n    \"\"\"x\"\"\"\\n', 'test': 'def check(c):\\n    c()\\n', 'entry_point': 'f'}\n"
+                'problem = {\'prompt\': \'def f():\\n    """x"""\\n\',\n'
+                "           'test': 'def check(c):\\n    c()\\n', 'entry_point': 'f'}\n"
                 "threading.Thread(target=ce.check_solution, daemon=True,\n"
-                "                 args=(problem, '    import time\\n    time.sleep(60)\\n', ce.Limits(timeout_s=60))).start()\n"
+                "                 args=(problem, '    import time\\n    time.sleep(60)\\n',\n"
+                "                       ce.Limits(timeout_s=60))).start()\n"
                 "print(ce._fork_server().process.pid, flush=True)\n"
                 "time.sleep(60)\n"
             ),
