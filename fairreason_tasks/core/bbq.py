@@ -21,6 +21,7 @@ from typing import Any
 
 from fairreason_tasks.core.bias_metrics import LETTERS
 from fairreason_tasks.core.extract import UNKNOWN_PHRASINGS
+from fairreason_tasks.runrecord import SchemaError
 
 CATEGORIES: tuple[str, ...] = (
     "Age",
@@ -53,7 +54,7 @@ _UNKNOWN_TEXTS = frozenset(phrase.lower() for phrase in UNKNOWN_PHRASINGS)
 _GENDER_WORDS = {"man": "M", "men": "M", "boy": "M", "woman": "F", "women": "F", "girl": "F", "girls": "F"}
 
 
-class BBQSchemaError(ValueError):
+class BBQSchemaError(SchemaError):
     """A BBQ record that does not follow the official schema; the message names file, line and field."""
 
     def __init__(self, source: str, line: int | None, field: str, expected: str, found: Any) -> None:

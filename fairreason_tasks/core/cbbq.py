@@ -67,6 +67,7 @@ import numpy as np
 from fairreason_tasks.core.bias_metrics import BBQ_PER_SLICE, LETTERS, interval, ratio, score_bbq_columns
 from fairreason_tasks.core.bias_metrics import metric_names as sliced_names
 from fairreason_tasks.core.extract_zh import is_unknown_phrasing
+from fairreason_tasks.runrecord import SchemaError
 
 logger = logging.getLogger(__name__)
 
@@ -144,7 +145,7 @@ PERMUTATIONS: tuple[tuple[int, int, int], ...] = (
 assert sorted(PERMUTATIONS) == sorted(permutations(range(3)))
 
 
-class CBBQSchemaError(ValueError):
+class CBBQSchemaError(SchemaError):
     """A CBBQ row that breaks the schema; the message names file, line and field."""
 
     def __init__(self, source: str, line: int | None, field: str, expected: str, found: Any) -> None:

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fairreason_tasks.core.bbq import CATEGORIES, BBQItem, BBQSchemaError, is_training_template, parse_record
+from fairreason_tasks.runrecord import FairreasonError
 
 logger = logging.getLogger(__name__)
 
@@ -34,7 +35,7 @@ PACKAGED_DIR = Path(__file__).resolve().parent.parent / "data_files"
 SPLITS = ("all", "train", "heldout")
 
 
-class DataError(RuntimeError):
+class DataError(FairreasonError, RuntimeError):
     """A data file that is missing, unreadable, malformed or fails its checksum."""
 
 

@@ -30,6 +30,7 @@ from typing import Any, NamedTuple
 
 from fairreason_tasks.core.extract import extract_choice, extract_math_answer, strip_thinking
 from fairreason_tasks.core.math_grading import grade_math
+from fairreason_tasks.runrecord import SchemaError
 
 __all__ = [
     "QUESTION_TYPES",
@@ -60,7 +61,7 @@ QUESTION_TYPES = ("multi-choice", "free-form")
 _TEXT_FIELDS = ("question", "answer", "query_wo", "query_cot")
 
 
-class MathVerseSchemaError(ValueError):
+class MathVerseSchemaError(SchemaError):
     """A MathVerse record that does not follow the testmini schema."""
 
     def __init__(

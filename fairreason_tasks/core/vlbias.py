@@ -45,6 +45,7 @@ from typing import Any, NamedTuple
 from fairreason_tasks.core.bias_metrics import BBQ_COUNTS, BBQ_PER_SLICE, LETTERS, score_bbq_columns
 from fairreason_tasks.core.bias_metrics import metric_names as sliced_names
 from fairreason_tasks.core.extract import UNKNOWN_PHRASINGS, extract_choice
+from fairreason_tasks.runrecord import SchemaError
 
 __all__ = [
     "CATEGORIES",
@@ -99,7 +100,7 @@ _INSTRUCTION = (
 )
 
 
-class VLBiasSchemaError(ValueError):
+class VLBiasSchemaError(SchemaError):
     """A record or file that does not follow a known VLBiasBench schema."""
 
     def __init__(
