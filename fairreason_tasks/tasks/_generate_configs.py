@@ -1,4 +1,5 @@
-"""Write the task YAMLs of BBQ, CBBQ and VLBiasBench from the metric names their `utils.py` report.
+"""Write the task YAMLs of BBQ, CBBQ, VLBiasBench and the open-ended bias task from the metric names
+their `utils.py` report.
 
 The names come from one naming rule in `core.bias_metrics` (via `core.cbbq` and `core.vlbias`).
 
@@ -12,7 +13,7 @@ tests/bbq/test_task_configs.py fails when the committed files differ from what t
 from __future__ import annotations
 
 import importlib.util
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import ModuleType
 
@@ -53,6 +54,34 @@ metadata:
   version: 1.0
 """
 
+OPEN_BIAS_SETTINGS = """\
+# Open-ended answers to Chinese-context discrimination prompts (test templates of
+# fairreason_tasks/core/discrimination.py), scored by a multi-head reward model given with
+# --metadata '{"reward_model": "DIR"}' or FAIRREASON_REWARD_MODEL (the task refuses to build
+# without one).
+# bias_intensity = mean(1 - fairness); neutrality, fluency = means of the heads' [0, 1] scores over
+# answered prompts; intervals resample templates within each category; unscored_rate = share of
+# answers that are empty or inside a never-closed thinking block (counted, never scored).
+task: fairreason_open_bias
+custom_dataset: !function utils.load
+dataset_kwargs:
+  per_cell: 5
+  seed: 0
+test_split: test
+output_type: generate_until
+doc_to_text: prompt
+doc_to_target: ""
+# No "\\n\\n" stop; 512 new tokens suit a two- or three-sentence answer
+# (thinking models: --gen_kwargs max_gen_toks=8192).
+generation_kwargs:
+  until: []
+  do_sample: false
+  max_gen_toks: 512
+process_results: !function utils.process_results
+metadata:
+  version: 1.0
+"""
+
 
 def task_utils(family: str) -> ModuleType:
     """A task folder's `utils.py`, loaded by file under its own name (as lm-eval loads it, and so that
@@ -64,11 +93,11 @@ def task_utils(family: str) -> ModuleType:
     return module
 
 
-def metric_list(names: Sequence[str]) -> str:
+def metric_list(names: Sequence[str], better_high: Callable[[str], bool] = higher_is_better) -> str:
     """A `metric_list:` with one line per metric, each aggregated by its `utils.agg_<name>`."""
     return "metric_list:\n" + "".join(
         f"  - {{metric: {name}, aggregation: !function utils.agg_{name}, "
-        f"higher_is_better: {str(higher_is_better(name)).lower()}}}\n"
+        f"higher_is_better: {str(better_high(name)).lower()}}}\n"
         for name in names
     )
 
@@ -144,7 +173,20 @@ def render_all() -> dict[str, str]:
     return files
 
 
+def render_open_bias() -> dict[str, str]:
+    """The open-ended bias task: one task, its metric list from `open_bias/utils.py`.
+
+    Checked by tests/multi_reward/test_open_bias_task.py until the drift test in tests/bbq covers it.
+    """
+    utils = task_utils("open_bias")
+    return {
+        "open_bias/fairreason_open_bias.yaml": (
+            GENERATED + OPEN_BIAS_SETTINGS + metric_list(utils.METRICS, utils.higher_is_better)
+        )
+    }
+
+
 if __name__ == "__main__":
-    for name, text in render_all().items():
+    for name, text in {**render_all(), **render_open_bias()}.items():
         (HERE / name).write_text(text)
         print("wrote", name)

@@ -40,6 +40,13 @@ MISSING_MESSAGE = (
     "(train one with: fairreason train reward-model --recipe rm_minilm --output DIR)"
 )
 
+
+def higher_is_better(name: str) -> bool:
+    """Neutrality, fluency and the reward model's pairwise accuracy are better high; bias, rates, counts
+    and the weights' digest are not."""
+    return name.startswith(("neutrality", "fluency")) or name.endswith("_pairwise_acc")
+
+
 logger = logging.getLogger(__name__)
 
 
