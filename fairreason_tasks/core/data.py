@@ -19,12 +19,13 @@ import os
 import secrets
 import sys
 import urllib.request
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from fairreason_tasks.core.bbq import CATEGORIES, BBQItem, BBQSchemaError, is_training_template, parse_record
-from fairreason_tasks.runrecord import FairreasonError
+from fairreason_tasks.runrecord import FairreasonError, SchemaError
 
 logger = logging.getLogger(__name__)
 
@@ -431,6 +432,22 @@ def read_jsonl(path: str | os.PathLike[str]) -> Iterator[tuple[int, dict]]:
             if not isinstance(record, dict):
                 raise DataError(f"{path}:{number}: expected a JSON object, found {type(record).__name__}")
             yield number, record
+
+
+def read_json_list(
+    path: Path, schema_error: Callable[[str, int | None, str, str, Any], SchemaError]
+) -> list[Any]:
+    """The records of a file that holds one JSON list (VLBiasBench, MathVerse); otherwise the
+    benchmark's `schema_error(source, record, field, expected, found)`, naming the file."""
+    try:
+        records = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as error:
+        raise schema_error(
+            str(path), None, "<file>", "valid JSON", f"{error.msg} at line {error.lineno}"
+        ) from error
+    if not isinstance(records, list):
+        raise schema_error(str(path), None, "<file>", "a JSON list of records", type(records).__name__)
+    return records
 
 
 def _present_categories(local: Path, categories: Sequence[str]) -> list[str]:

@@ -21,13 +21,13 @@ Grading a completion (`grade`):
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from fairreason_tasks.core.data import read_json_list
 from fairreason_tasks.core.extract import extract_choice, extract_math_answer, strip_thinking
 from fairreason_tasks.core.math_grading import grade_math
 from fairreason_tasks.runrecord import SchemaError
@@ -167,17 +167,7 @@ def load_items(root: str | Path) -> list[MathVerseItem]:
     items: list[MathVerseItem] = []
     seen: set[tuple[str, str]] = set()
     for path in present:
-        try:
-            records = json.loads(path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as error:
-            raise MathVerseSchemaError(
-                str(path), None, "<file>", "valid JSON", f"{error.msg} at line {error.lineno}"
-            ) from error
-        if not isinstance(records, list):
-            raise MathVerseSchemaError(
-                str(path), None, "<file>", "a JSON list of records", type(records).__name__
-            )
-        for index, raw in enumerate(records):
+        for index, raw in enumerate(read_json_list(path, MathVerseSchemaError)):
             item = parse_record(raw, source=str(path), index=index)
             key = (item.sample_index, item.problem_version)
             if key in seen:

@@ -34,7 +34,6 @@ positions 0, 1, 2 over successive ambiguous items.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -44,6 +43,7 @@ from typing import Any, NamedTuple
 
 from fairreason_tasks.core.bias_metrics import BBQ_COUNTS, BBQ_PER_SLICE, LETTERS, score_bbq_columns
 from fairreason_tasks.core.bias_metrics import metric_names as sliced_names
+from fairreason_tasks.core.data import read_json_list
 from fairreason_tasks.core.extract import UNKNOWN_PHRASINGS, extract_choice
 from fairreason_tasks.runrecord import SchemaError
 
@@ -341,16 +341,7 @@ def load_items(root: str | Path) -> list[VLBiasItem]:
         raise VLBiasSchemaError(str(folder), None, "<layout>", "<subset>/<Category>.json files", "none")
     items: list[VLBiasItem] = []
     for path in files:
-        try:
-            records = json.loads(path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as error:
-            raise VLBiasSchemaError(
-                str(path), None, "<file>", "valid JSON", f"{error.msg} at line {error.lineno}"
-            ) from error
-        if not isinstance(records, list):
-            raise VLBiasSchemaError(
-                str(path), None, "<file>", "a JSON list of records", type(records).__name__
-            )
+        records = read_json_list(path, VLBiasSchemaError)
         category = category_from_filename(path.stem, str(path))
         for index, raw in enumerate(records):
             items += parse_record(

@@ -139,6 +139,20 @@ def test_bad_json_line_names_file_and_line(tmp_path):
         next(records)
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("[{}, {}]", None), ('[{"a": 1},', "valid JSON"), ('{"a": 1}', "a JSON list of records")],
+)
+def test_json_list_files_raise_the_benchmarks_schema_error_naming_the_file(tmp_path, text, expected):
+    path = tmp_path / "Age.json"
+    path.write_text(text)
+    if expected is None:
+        assert data.read_json_list(path, BBQSchemaError) == [{}, {}]
+        return
+    with pytest.raises(BBQSchemaError, match=rf"{path}: field '<file>': expected {expected}, found"):
+        data.read_json_list(path, BBQSchemaError)
+
+
 def test_schema_failure_names_file_and_line(tmp_path):
     folder = _copy_fixture(tmp_path, ("Religion",), manifest=False)
     path = folder / "bbq" / "Religion.jsonl"
