@@ -389,14 +389,15 @@ def _all_extractors_seconds(text: str) -> float:
 @pytest.mark.parametrize("name", LONG_SHAPES)
 def test_reading_is_linear_on_every_shape(name: str) -> None:
     """Generous bounds that only quadratic reading breaks ("<" + 64k spaces once took 32 s): all
-    five extractors read 1 MB in under 2 s, and 4x the input takes under 8x the time. The speed
+    five extractors read 1 MB in under 4 s, and 4x the input takes under 8x the time. The speed
     target (100 ms per extractor) is measured in benchmarks/bench_extract.py."""
     head, unit = LONG_SHAPES[name]
     small, large = (head + unit * ((size - len(head)) // len(unit)) for size in (250_000, 1_000_000))
     large_s = _all_extractors_seconds(large)
-    assert large_s < 2.0, f"{name}: {large_s:.2f} s for 1 MB"
-    if large_s > 0.1:  # below that, timer noise dominates the ratio
+    if large_s > 0.1:  # below that, timer noise dominates; the best of two runs resists a busy machine
         large_s = min(large_s, _all_extractors_seconds(large))
+    assert large_s < 4.0, f"{name}: {large_s:.2f} s for 1 MB"
+    if large_s > 0.1:
         small_s = min(_all_extractors_seconds(small) for _ in range(3))
         assert large_s / small_s < 8, f"{name}: 250 KB {small_s:.3f} s, 1 MB {large_s:.3f} s"
 
