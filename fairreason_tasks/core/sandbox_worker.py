@@ -185,23 +185,41 @@ def _checked(result: int, what: str) -> None:
         raise OSError(error, f"{what}: {os.strerror(error)}")
 
 
-def _contain(scratch_bytes: int) -> None:
-    """Read-only, no-suid mounts everywhere; private tmpfs on /tmp and /dev/shm; cwd /tmp/work."""
+def _contain(scratch_bytes: int, python_folders: list[str]) -> None:
+    """Read-only, no-suid mounts everywhere; private tmpfs on /tmp and /dev/shm; cwd /tmp/work.
+
+    Python's own folders that live under /tmp (a virtualenv in a clone there) are bound back,
+    read-only, over the private /tmp, so installed packages still import."""
     ctypes, libc = _libc()
     libc.syscall.restype = ctypes.c_long
-    attributes = struct.pack("QQQQ", _MOUNT_ATTR_RDONLY | _MOUNT_ATTR_NOSUID, 0, 0, 0)
-    arguments = (_AT_FDCWD, b"/", _AT_RECURSIVE, attributes, len(attributes))
-    _checked(
-        libc.syscall(_SYS_MOUNT_SETATTR, *(ctypes.c_long(a) if isinstance(a, int) else a for a in arguments)),
-        "making the filesystem read-only",
-    )
+    _read_only(ctypes, libc, b"/")
+    under_tmp = [path for path in python_folders if path.startswith("/tmp/") and os.path.isdir(path)]
+    handles = [os.open(path, os.O_PATH | os.O_DIRECTORY) for path in under_tmp]  # reachable once covered
     for target in (b"/tmp", b"/dev/shm"):
         options = f"size={scratch_bytes},mode=1777".encode()
         _checked(
             libc.mount(b"tmpfs", target, b"tmpfs", _MS_NOSUID | _MS_NODEV, options), f"tmpfs on {target!r}"
         )
+    for path, handle in zip(under_tmp, handles, strict=True):
+        os.makedirs(path, exist_ok=True)
+        _checked(
+            libc.mount(f"/proc/self/fd/{handle}".encode(), path.encode(), None, _MS_BIND | _MS_REC, None),
+            f"keeping {path}",
+        )
+        os.close(handle)
+        _read_only(ctypes, libc, path.encode())
     os.mkdir("/tmp/work")
     os.chdir("/tmp/work")
+
+
+def _read_only(ctypes, libc, path: bytes) -> None:
+    """Every mount at and below `path` read-only and no-suid (mount_setattr, recursive)."""
+    attributes = struct.pack("QQQQ", _MOUNT_ATTR_RDONLY | _MOUNT_ATTR_NOSUID, 0, 0, 0)
+    arguments = (_AT_FDCWD, path, _AT_RECURSIVE, attributes, len(attributes))
+    _checked(
+        libc.syscall(_SYS_MOUNT_SETATTR, *(ctypes.c_long(a) if isinstance(a, int) else a for a in arguments)),
+        f"making {path.decode()} read-only",
+    )
 
 
 _CLONE_NEWNS, _CLONE_NEWUTS, _CLONE_NEWIPC, _CLONE_NEWPID, _CLONE_NEWNET = (
@@ -445,7 +463,7 @@ def main() -> None:
     os.dup2(2, 1)  # the program's prints go to the captured output, not the protocol
     sys.stdout = sys.stderr
     if request["contain"]:
-        _contain(request["scratch_bytes"])
+        _contain(request["scratch_bytes"], [*request["site"], *sys.path])
         _stay_as_init()
     _limit(request["cpu_s"], request["memory_bytes"], request["output_bytes"])
     _drop_privileges()
