@@ -74,6 +74,34 @@ def mathverse_row(item: mathverse.MathVerseItem, image: Path) -> dict[str, Any]:
     }
 
 
+def _mixed(
+    recipe: Recipe,
+    root: Path,
+    debias: Dataset,
+    reasoning: Dataset,
+    budget: int,
+    ratio: float,
+    *,
+    extra: dict | None = None,
+    checksums: dict | None = None,
+) -> Mix:
+    """The exact mix of two image pools and its manifest (the part both vision mixes share)."""
+    mixed = mix_pools(debias, reasoning, budget=budget, ratio=ratio, seed=recipe.seed)
+    n_debias, n_reasoning = split_counts(budget, ratio)
+    manifest = {
+        "budget": budget,
+        "debias_ratio": ratio,
+        "seed": recipe.seed,
+        "modality": "vision",
+        "counts": {"total": len(mixed), "debias": n_debias, "reasoning": n_reasoning},
+        "pool_sizes": {"debias": len(debias), "reasoning": len(reasoning)},
+        **(extra or {}),
+        "data_dir": str(root.resolve()),
+        "checksums": {**data.verified_checksums(), **(checksums or {})},
+    }
+    return Mix(mixed.cast_column("image", Image()), manifest)
+
+
 def llava_cot_mix(
     recipe: Recipe,
     *,
@@ -89,28 +117,22 @@ def llava_cot_mix(
             f"{root}: the vision paper recipes need vlbiasbench/ in the data folder "
             "(--data-dir or FAIRREASON_DATA_DIR)"
         )
-    budget = recipe.budget if budget is None else budget
-    ratio = recipe.debias_ratio if ratio is None else ratio
     dropped: Counter = Counter()
     debias = Dataset.from_list(vlbias_rows(root / "vlbiasbench"))
     reasoning_list, checksums = llava_cot_rows(recipe.reasoning, dropped)
     reasoning = gradable_only(
         Dataset.from_list(reasoning_list).cast(debias.features), recipe.paradigm, dropped
     )
-    mixed = mix_pools(debias, reasoning, budget=budget, ratio=ratio, seed=recipe.seed)
-    n_debias, n_reasoning = split_counts(budget, ratio)
-    manifest = {
-        "budget": budget,
-        "debias_ratio": ratio,
-        "seed": recipe.seed,
-        "modality": "vision",
-        "counts": {"total": len(mixed), "debias": n_debias, "reasoning": n_reasoning},
-        "pool_sizes": {"debias": len(debias), "reasoning": len(reasoning)},
-        "dropped": {"reasoning": dict(sorted(dropped.items()))},
-        "data_dir": str(root.resolve()),
-        "checksums": {**data.verified_checksums(), **checksums},
-    }
-    return Mix(mixed.cast_column("image", Image()), manifest)
+    return _mixed(
+        recipe,
+        root,
+        debias,
+        reasoning,
+        recipe.budget if budget is None else budget,
+        recipe.debias_ratio if ratio is None else ratio,
+        extra={"dropped": {"reasoning": dict(sorted(dropped.items()))}},
+        checksums=checksums,
+    )
 
 
 def build_vision_mix(
@@ -130,8 +152,6 @@ def build_vision_mix(
             f"{root}: vision recipes need vlbiasbench/ and mathverse/ in the data folder "
             "(--data-dir or FAIRREASON_DATA_DIR)"
         )
-    budget = recipe.budget if budget is None else budget
-    ratio = recipe.debias_ratio if ratio is None else ratio
     debias = Dataset.from_list(vlbias_rows(root / "vlbiasbench"))
     reasoning = Dataset.from_list(
         [
@@ -140,19 +160,14 @@ def build_vision_mix(
             if item.image
         ]
     )
-    mixed = mix_pools(debias, reasoning.cast(debias.features), budget=budget, ratio=ratio, seed=recipe.seed)
-    n_debias, n_reasoning = split_counts(budget, ratio)
-    manifest = {
-        "budget": budget,
-        "debias_ratio": ratio,
-        "seed": recipe.seed,
-        "modality": "vision",
-        "counts": {"total": len(mixed), "debias": n_debias, "reasoning": n_reasoning},
-        "pool_sizes": {"debias": len(debias), "reasoning": len(reasoning)},
-        "data_dir": str(root.resolve()),
-        "checksums": data.verified_checksums(),
-    }
-    return Mix(mixed.cast_column("image", Image()), manifest)
+    return _mixed(
+        recipe,
+        root,
+        debias,
+        reasoning.cast(debias.features),
+        recipe.budget if budget is None else budget,
+        recipe.debias_ratio if ratio is None else ratio,
+    )
 
 
 def train_vision_sft(recipe: Recipe, model: str, rows: Dataset, output_dir: Path) -> Path:
