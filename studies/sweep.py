@@ -170,7 +170,7 @@ def read_state_file(path: Path) -> dict[str, Any]:
     try:
         previous = json.loads(path.read_text(encoding="utf-8"))
         previous["settings"], previous["cells"]  # noqa: B018 (both must be there)
-    except (OSError, json.JSONDecodeError, KeyError, TypeError) as error:
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError) as error:
         raise SweepError(f"{path}: not a sweep state file ({error}); choose another --output") from error
     return previous
 

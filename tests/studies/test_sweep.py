@@ -186,3 +186,16 @@ def test_ratios_is_a_deprecated_alias_of_debias_ratios(capsys):
     old = sweep_cli.parser().parse_args(["--ratios", "0,0.5"])
     assert old.debias_ratios == (0.0, 0.5)
     assert "--ratios is deprecated, use --debias-ratios" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"{not json", b"[1, 2]", b'{"settings": {}}', b"\xff\xfe\x00 bytes that are not UTF-8", b"null"],
+    ids=["broken", "a-list", "no-cells", "not-utf8", "null"],
+)
+def test_a_sweep_file_that_is_not_one_is_an_error_naming_it(tmp_path: Path, content: bytes) -> None:
+    path = tmp_path / sweep.STATE_FILE
+    path.write_bytes(content)
+    with pytest.raises(sweep.SweepError, match="not a sweep state file") as raised:
+        sweep.read_state_file(path)
+    assert str(path) in str(raised.value)
