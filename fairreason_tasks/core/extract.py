@@ -101,6 +101,7 @@ _SHORT_LINE_LIMIT = 400  # lines longer than this are never a lone reference
 _THINK_TAG = re.compile(r"<(?=(\s*))\1(?:(?P<close>/)(?=(\s*))\3)?think(?:ing)?(?=(\s*))\4>", re.IGNORECASE)
 
 
+@lru_cache(maxsize=16)  # the answer reader and the trace reader both split each completion: once serves both
 def split_thinking(text: str) -> tuple[str | None, str | None]:
     """(thinking, answer): the text inside the closed thinking blocks (None when there is none) and
     the completion without them; (None, None) when a block is never closed (no answer, no trace).
@@ -403,6 +404,12 @@ def _event_answer(answer: str, event: re.Match[str], options: _Options) -> tuple
     return None, False
 
 
+# The commonest whole answer, read without the scan (the scan reads it the same way; tests compare).
+_CUE_AND_LETTER = re.compile(
+    r"(?:the\s+)?(?:(?:correct|final)\s+)?answer\b\s*(?:is\b|:)\s*(?:\(([A-Za-z])\)|([A-Za-z]))\.?",
+    re.IGNORECASE,
+)
+
 _WINDOW = 8192  # characters searched for places at a time, from the end backwards
 _OVERLAP = 2 * _SHORT_LINE_LIMIT  # how far a window reads into the next one, so no place is cut
 _MAX_PLACES = 1000  # places read, latest first, before giving up (unparsed): bounds the time on any input
@@ -454,15 +461,25 @@ def extract_choice(text: str, options: Sequence[str]) -> int | None:
     readable = _options(tuple(options))
     compact = answer.strip()
     one_short_line = len(compact) <= readable.longest_line and "\n" not in compact
-    if one_short_line:  # fast path, and then the only lone-reference line is already read
+    if one_short_line:  # fast paths, and then the only lone-reference line is already read
         found, whole = readable.read(compact)
         if whole:
             return None if found == _HEDGED else found
+        cued = _CUE_AND_LETTER.fullmatch(compact)
+        if cued is not None:  # "Answer: C", "The answer is (C).": one cue, one letter, nothing else
+            index = readable.letters.find((cued.group(1) or cued.group(2)).upper())
+            if index >= 0:
+                return index
+    return _scan(answer, readable, with_lines=not one_short_line)
+
+
+def _scan(answer: str, readable: _Options, *, with_lines: bool) -> int | None:
+    """The last explicit answer (module docstring), read from the places it can start, latest first."""
     retracted: set[int] = set()
     budget, end = _MAX_PLACES, len(answer)
     while end > 0 and budget > 0:  # windows from the end: the last explicit answer wins
         start = max(0, end - _WINDOW)
-        places = _places(answer, start, end, readable, not one_short_line)[:budget]
+        places = _places(answer, start, end, readable, with_lines)[:budget]
         budget -= len(places)
         for position, is_event, match, listing in places:
             if is_event:

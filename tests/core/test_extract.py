@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from fairreason_tasks.core import extract as extract_module
 from fairreason_tasks.core.extract import (
     extract_boxed,
     extract_choice,
@@ -273,6 +274,28 @@ def test_extract_code_without_fences() -> None:
     body = "    result = sorted(values)\n    return result\n"
     assert extract_code(body) == body
     assert extract_code("This is a plain explanation with no program.") is None
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.sampled_from(["", "the ", "The ", "THE "]),
+    st.sampled_from(["", "correct ", "final ", "Final "]),
+    st.sampled_from(["answer", "Answer", "ANSWER"]),
+    st.sampled_from([":", " :", " is", " is:", "is", ": "]),
+    st.sampled_from(["", " ", "  "]),
+    st.sampled_from(["{}", "({})", "({}", "{})", "[{}]", "{}.", "({}).", "{} man", "{}B"]),
+    st.sampled_from([*"ABCDIabcdi", "AB"]),
+    st.integers(min_value=1, max_value=4),
+)
+def test_cue_and_letter_fast_path_reads_as_the_scan(
+    article: str, adjective: str, cue: str, separator: str, space: str, shape: str, letter: str, n: int
+) -> None:
+    # "Answer: C" and its kin skip the scan of every place an answer can start; both must agree,
+    # including on near misses ("Answer: (C", "Answer: I" with three options) that leave the fast path.
+    options = ("The grandfather", "The grandson", "Can't be determined", "Nobody")[:n]
+    text = f"{article}{adjective}{cue}{separator}{space}{shape.format(letter)}"
+    scanned = extract_module._scan(text, extract_module._options(options), with_lines=False)
+    assert extract_choice(text, options) == (None if scanned == extract_module._HEDGED else scanned)
 
 
 # ---- robustness and speed -----------------------------------------------------------------------
