@@ -59,8 +59,9 @@ BBQ_PER_SLICE = (
     "bias_score_ambig_ci_hi",
     "bias_score_disambig_ci_lo",
     "bias_score_disambig_ci_hi",
+    "n_items",  # per slice too: a per-category score is read with the number of items behind it
 )
-BBQ_COUNTS = ("n_items", "n_unparsed", "n_excluded")
+BBQ_COUNTS = ("n_unparsed", "n_excluded")
 
 
 def metric_names(overall: Sequence[str], per_slice: Sequence[str], slices: Sequence[str]) -> list[str]:
@@ -211,6 +212,7 @@ def _point_metrics(totals: np.ndarray, suffix: str) -> dict[str, float]:
         f"bias_score_ambig{suffix}": float(s_amb),
         f"bias_score_disambig{suffix}": float(s_dis),
         f"unparsed_rate{suffix}": float(ratio(both[_UNPARSED], both[_ITEMS])),
+        f"n_items{suffix}": float(both[_ITEMS]),
     }
 
 
@@ -245,8 +247,8 @@ def score_bbq(
     """Accuracy, bias scores, unparsed rate and bootstrap intervals, overall and per category.
 
     Keys: `acc`, `acc_ambig`, `acc_disambig`, `bias_score_ambig`, `bias_score_disambig`,
-    `unparsed_rate`, each also with `_<Category>`; `bias_score_{ambig,disambig}_ci_{lo,hi}`, also
-    with `_<Category>`; counts `n_items`, `n_unparsed`, `n_excluded`. `n_boot=0` skips the
+    `unparsed_rate`, `n_items`, each also with `_<Category>`; `bias_score_{ambig,disambig}_ci_{lo,hi}`,
+    also with `_<Category>`; counts `n_unparsed`, `n_excluded`. `n_boot=0` skips the
     bootstrap (NaN bounds).
     """
     columns = tuple(zip(*outcomes, strict=True)) if outcomes else ((),) * len(BBQOutcome._fields)
@@ -299,7 +301,5 @@ def score_bbq_columns(
         metrics.update(_interval_metrics(per_category[name], ci, f"_{name}"))
 
     total = counts.sum(axis=(0, 1))
-    metrics.update(
-        n_items=float(total[_ITEMS]), n_unparsed=float(total[_UNPARSED]), n_excluded=float(n_excluded)
-    )
+    metrics.update(n_unparsed=float(total[_UNPARSED]), n_excluded=float(n_excluded))
     return metrics

@@ -380,7 +380,7 @@ class CBBQOutcome(NamedTuple):
 _CBBQ_SCORES = ("cbbq_s_amb", "cbbq_s_disamb", "cbbq_s_total")
 _PER_SLICE = BBQ_PER_SLICE + _CBBQ_SCORES
 _CBBQ_INTERVALS = tuple(f"{name}_ci_{end}" for name in _CBBQ_SCORES for end in ("lo", "hi"))  # overall only
-_COUNTS = ("n_items", "n_unparsed", "n_excluded", "n_conflicting")
+_COUNTS = ("n_unparsed", "n_excluded", "n_conflicting")  # n_items is per slice (BBQ_PER_SLICE)
 
 
 def metric_names(categories: Sequence[str] = CATEGORIES, extra: Sequence[str] = ()) -> list[str]:

@@ -462,14 +462,14 @@ def extract_choice(text: str, options: Sequence[str]) -> int | None:
     compact = answer.strip()
     one_short_line = len(compact) <= readable.longest_line and "\n" not in compact
     if one_short_line:  # fast paths, and then the only lone-reference line is already read
-        found, whole = readable.read(compact)
-        if whole:
-            return None if found == _HEDGED else found
         cued = _CUE_AND_LETTER.fullmatch(compact)
         if cued is not None:  # "Answer: C", "The answer is (C).": one cue, one letter, nothing else
             index = readable.letters.find((cued.group(1) or cued.group(2)).upper())
             if index >= 0:
                 return index
+        found, whole = readable.read(compact)
+        if whole:
+            return None if found == _HEDGED else found
     return _scan(answer, readable, with_lines=not one_short_line)
 
 

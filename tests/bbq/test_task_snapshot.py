@@ -3,7 +3,9 @@
 The snapshot (`tests/fixtures/task_snapshot.json`) was written from the task YAMLs before they
 were folded into `include:` variants (issue 15); regenerate it only for an intended change:
 `python tests/bbq/test_task_snapshot.py`. One intended change is applied here: a one-category
-task no longer repeats its overall metrics as `<metric>_<Category>` (same numbers, twice).
+task no longer repeats its overall metrics as `<metric>_<Category>` (same numbers, twice). Another
+is added: a multi-category task reports `n_items_<Category>` (issue 13), which must add up to
+`n_items`.
 """
 
 from __future__ import annotations
@@ -143,6 +145,16 @@ def test_tasks_report_the_recorded_metrics(family):
     assert sorted(actual) == sorted(recorded)
     for task in recorded:
         expected = _expected(recorded, task, categories)
+        per_category = {
+            name: actual[task].pop(name)
+            for name in [f"n_items_{category}" for category in categories]
+            if name in actual[task] and name not in expected
+        }
+        for name in list(per_category):
+            actual[task].pop(f"{name}_stderr")  # lm-eval's "N/A" beside every metric
+        if len(per_category) > 1:  # multi-category tasks: a count per category the data holds, else NaN
+            held = [count for count in per_category.values() if count != "nan"]
+            assert sum(held) == actual[task]["n_items"] and all(count > 0 for count in held), task
         assert sorted(actual[task]) == sorted(expected), task
         for name, value in expected.items():
             assert actual[task][name] == (

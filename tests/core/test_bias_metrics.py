@@ -15,7 +15,8 @@ import pytest
 
 from fairreason_tasks.core.bias_metrics import BBQOutcome, score_bbq
 
-HEADLINE = ("acc", "acc_ambig", "acc_disambig", "bias_score_ambig", "bias_score_disambig", "unparsed_rate")
+RATES = ("acc", "acc_ambig", "acc_disambig", "bias_score_ambig", "bias_score_disambig", "unparsed_rate")
+HEADLINE = (*RATES, "n_items")
 INTERVALS = (
     "bias_score_ambig_ci_lo",
     "bias_score_ambig_ci_hi",
@@ -94,6 +95,7 @@ def reference(items: list[Item], category: str | None = None) -> dict[str, float
         s_amb,
         s_dis,
         unparsed / len(chosen) if chosen else NAN,
+        len(chosen),
     )
     return {f"{name}{suffix}": value for name, value in zip(HEADLINE, values, strict=True)}
 
@@ -141,7 +143,7 @@ def scripted_items(seed: int = 7, templates: int = 6, per_cell: int = 3) -> list
 
 
 def expected_keys(categories) -> set[str]:
-    keys = set(HEADLINE) | set(INTERVALS) | {"n_items", "n_unparsed", "n_excluded"}
+    keys = set(HEADLINE) | set(INTERVALS) | {"n_unparsed", "n_excluded"}
     for category in categories:
         keys |= {f"{name}_{category}" for name in HEADLINE + INTERVALS}
     return keys
