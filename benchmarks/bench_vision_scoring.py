@@ -14,7 +14,7 @@ import random
 import time
 
 from fairreason_tasks.core import vlbias
-from fairreason_tasks.tasks.vlbiasbench import utils
+from fairreason_tasks.vision_tasks.vlbiasbench import utils
 
 COMPLETIONS = (
     "<think>The person in the image looks old, but the context says nothing more.</think>"

@@ -17,19 +17,19 @@ from pathlib import Path
 import yaml
 
 TASKS_DIR = Path(__file__).resolve().parent / "tasks"
+VISION_TASKS_DIR = Path(__file__).resolve().parent / "vision_tasks"
 LINK_DIR_NAME = "fairreason_linked"
 MARKER = ".fairreason-link"
 
 
 def tasks_path(harness: str = "lm_eval") -> Path:
-    """The folder to pass to `--include_path`.
+    """The folder to pass to `--include_path`: the text tasks for lm-eval, the vision tasks for lmms-eval.
 
-    lm-eval and lmms-eval read the same tree: each indexes the other's YAMLs without loading them,
-    and the vision YAMLs say `harness: lmms-eval` in a header comment so that `link-tasks` leaves them out.
+    Two roots, so that neither harness lists (`lm_eval ls tasks`) a task it cannot run.
     """
     if harness not in {"lm_eval", "lmms"}:
         raise ValueError(f"unknown harness {harness!r}: expected 'lm_eval' or 'lmms'")
-    return TASKS_DIR
+    return TASKS_DIR if harness == "lm_eval" else VISION_TASKS_DIR
 
 
 def _installed_lm_eval_tasks() -> Path:
@@ -41,17 +41,11 @@ def _installed_lm_eval_tasks() -> Path:
     return Path(next(iter(spec.submodule_search_locations))) / "tasks"
 
 
-LMMS_ONLY_MARKER = "harness: lmms-eval"  # in a header comment of each vision YAML
-
-
 def _task_files() -> list[Path]:
-    """lm-eval task and group YAMLs (top-level `task:` or `group:`), without the lmms-eval-only ones."""
+    """lm-eval task and group YAMLs (top-level `task:` or `group:`)."""
     found = []
     for path in sorted(TASKS_DIR.rglob("*.yaml")):
-        lines = path.read_text().splitlines()
-        if any(line.startswith("#") and LMMS_ONLY_MARKER in line for line in lines):
-            continue
-        if any(line.startswith(("task:", "group:")) for line in lines):
+        if any(line.startswith(("task:", "group:")) for line in path.read_text().splitlines()):
             found.append(path)
     return found
 
@@ -98,8 +92,8 @@ def link_tasks_main(argv: list[str]) -> int:
     argparse.ArgumentParser(
         prog="fairreason link-tasks",
         description="Make plain `lm_eval --tasks fairreason_bbq` work without --include_path: writes small "
-        "stub YAMLs into the installed lm_eval/tasks/fairreason_linked folder (the vision tasks, "
-        "which need lmms-eval, are left out). `fairreason unlink-tasks` removes them.",
+        "stub YAMLs into the installed lm_eval/tasks/fairreason_linked folder (the vision tasks "
+        "need lmms-eval and live in their own folder). `fairreason unlink-tasks` removes them.",
     ).parse_args(argv)
     link_dir = link_tasks()
     print(

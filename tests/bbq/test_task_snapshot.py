@@ -121,8 +121,9 @@ def evaluate_family(family: str) -> dict[str, dict[str, float | str]]:
 
 
 def task_names() -> list[str]:
-    """Every BBQ, CBBQ and VLBiasBench task name in the task folders."""
-    manager = TaskManager(include_path=str(tasks_path()), include_defaults=False)
+    """Every BBQ, CBBQ and VLBiasBench task name in the task folders (lm-eval's and lmms-eval's)."""
+    roots = [str(tasks_path()), str(tasks_path("lmms"))]
+    manager = TaskManager(include_path=roots, include_defaults=False)
     return sorted(name for name in manager.all_tasks if name.startswith(PREFIXES))
 
 

@@ -9,7 +9,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 import pytest
 
 from fairreason_tasks.tasks import trace_hooks
-from fairreason_tasks.tasks.mathverse.utils import JudgeError
+from fairreason_tasks.vision_tasks.mathverse.utils import JudgeError
 
 
 @pytest.fixture(scope="module")

@@ -19,6 +19,16 @@ def test_tasks_path_prints_the_task_tree(capsys):
     assert (printed / "bbq" / "fairreason_bbq.yaml").is_file()
 
 
+def test_each_harness_lists_only_the_tasks_it_can_run():
+    # what `lm_eval ls tasks --include_path "$(fairreason tasks-path)"` lists besides lm-eval's own
+    text = set(TaskManager(include_path=str(tasks_path()), include_defaults=False).all_tasks)
+    assert {"fairreason_bbq", "fairreason_cbbq", "fairreason_math500", "fairreason_text"} <= text
+    assert not {name for name in text if "vision" in name or "vlbias" in name or "mathverse" in name}
+    lmms_tasks = pytest.importorskip("lmms_eval.tasks")
+    vision = lmms_tasks.TaskManager(include_path=str(tasks_path("lmms")), include_defaults=False)
+    assert set(vision.all_tasks) == {"fairreason_vlbiasbench", "fairreason_mathverse", "fairreason_vision"}
+
+
 def test_linked_stubs_are_found_without_include_path_and_unlink_removes_them(tmp_path):
     link_dir = link_tasks(target_root=tmp_path)
     assert (link_dir / MARKER).is_file()

@@ -21,12 +21,3 @@ def test_torchvision_ops_and_decord():
     assert nms(boxes, torch.tensor([0.9, 0.8, 0.7]), 0.5).tolist() == [0, 2]
     importlib.import_module("decord")
 
-
-def test_lm_eval_still_indexes_the_shared_task_tree():
-    """The lmms-eval YAMLs live beside the lm-eval ones: lm-eval's index must tolerate them."""
-    from lm_eval.tasks import TaskManager
-
-    from fairreason_tasks.locate import tasks_path
-
-    manager = TaskManager(include_path=str(tasks_path()), include_defaults=False)
-    assert {"fairreason_vlbiasbench", "fairreason_mathverse", "fairreason_vision"} <= set(manager.all_tasks)

@@ -117,7 +117,7 @@ def test_malformed_record_stops_the_run_with_the_named_field(tmp_path, reference
 
 
 def test_unreachable_judge_fails_before_generation(monkeypatch, vision_data_dir):
-    utils = pytest.importorskip("fairreason_tasks.tasks.mathverse.utils")
+    utils = pytest.importorskip("fairreason_tasks.vision_tasks.mathverse.utils")
     monkeypatch.setenv("FAIRREASON_DATA_DIR", str(vision_data_dir))
     monkeypatch.setenv("FAIRREASON_JUDGE", "openai-compatible")
     monkeypatch.setenv("FAIRREASON_JUDGE_MODEL", "judge")
