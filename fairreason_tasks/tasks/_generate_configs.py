@@ -150,7 +150,7 @@ def _family(
 
 
 def render_all() -> dict[str, str]:
-    """"<family>/<file name>" -> text, for every generated file (the family's folder: `FOLDERS`)."""
+    """Generated files by "<family>/<file name>" (the family's folder: `FOLDERS`) -> text."""
     bbq_utils, cbbq_utils, vlbias_utils = task_utils("bbq"), task_utils("cbbq"), task_utils("vlbiasbench")
     bbq_files = _family(
         "fairreason_bbq",
