@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import argparse
 import fcntl
+import gc
 import json
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -94,6 +95,42 @@ def output_lock(output: Path) -> Iterator[None]:
         stream.close()
 
 
+@contextmanager
+def collector_paused_for_startup() -> Iterator[Callable[[], None]]:
+    """Run start-up without the cyclic garbage collector; the callable it gives ends start-up.
+
+    Importing torch, transformers, datasets and lm-eval and building the tasks allocates millions of
+    objects that live as long as the process; with the collector on, Python walks them again and
+    again while they are made, then in each collection of the evaluation and once more at exit,
+    though none of them is garbage (about a third of a `--limit 1` run on CPU; issue 13). Calling
+    the callable turns the collector back on and moves what exists into the permanent generation
+    (`gc.freeze`), so later collections skip it; leaving the block unfreezes it, so that in a process
+    that goes on (a sweep calling `score` again) everything is collectable again. Garbage the caller
+    left is collected first, so that none of it (a previous run's model) is frozen. A caller that
+    turned the collector off or froze objects itself keeps its settings: the block then does nothing.
+    """
+    if not gc.isenabled() or gc.get_freeze_count():
+        yield lambda: None
+        return
+    gc.collect()
+    gc.disable()
+    frozen = False
+
+    def started() -> None:
+        nonlocal frozen
+        if not frozen:
+            gc.freeze()
+            frozen = True
+            gc.enable()
+
+    try:
+        yield started
+    finally:
+        if frozen:
+            gc.unfreeze()
+        gc.enable()
+
+
 def build_scores(
     results: dict,
     *,
@@ -136,7 +173,35 @@ def _preflight_lm_eval(
     check_task_names(tasks, task_manager.all_tasks)
     args = parse_model_args(model_args)
     config = check_model_source(args) if model in CAPPED_BACKENDS else None
-    return task_manager, task_manager.load(tasks), context_length(model, args, config)
+    loaded = task_manager.load(tasks)
+    _import_backend(model, config)
+    return task_manager, loaded, context_length(model, args, config)
+
+
+def _import_backend(model: str, config: Any | None) -> None:
+    """Import lm-eval's backend for `model` and, for hf, the transformers class of the model's config.
+
+    `simple_evaluate` imports both anyway, first thing; doing it here puts those imports (about two
+    seconds on CPU) inside start-up, where the collector is paused. A warm-up only: whatever fails
+    here fails again, with its own message, where lm-eval loads the model, so it is not reported here.
+    """
+    try:
+        from lm_eval.api.registry import get_model
+
+        get_model(model)
+        if model == "hf" and config is not None:
+            from transformers.models.auto import modeling_auto
+
+            # the two auto classes lm-eval's hf backend chooses from
+            for mapping in (
+                modeling_auto.MODEL_FOR_CAUSAL_LM_MAPPING,
+                modeling_auto.MODEL_FOR_SEQ_TO_SEQ_CAUSAL_LM_MAPPING,
+            ):
+                if type(config) in mapping:
+                    mapping[type(config)]  # imports the module of the model's class
+                    break
+    except Exception:  # a warm-up: lm-eval reports the real error when it loads the model
+        return
 
 
 def _cap_generation(
@@ -296,56 +361,58 @@ def score(
         "apply_chat_template": apply_chat_template,
         "skipped_tasks": skipped,
     }
-    if suite == "vision":
-        require_extra(("lmms_eval",), "vision")
-        prepared = None
-    else:
-        prepared = _preflight_lm_eval(model, model_args, selected, metadata)
-    with output_lock(output):
-        if prepared is None:
-            from fairreason_tasks.lmms_runner import run_lmms
-
-            results = run_lmms(
-                model=model,
-                model_args=model_args,
-                tasks=selected,
-                limit=limit,
-                gen_kwargs=gen_kwargs,
-                output=output,
-                batch_size=batch_size,
-                seed=seed,
-                metadata=metadata,
-                log_samples=log_samples,
-            )
-            harness = "lmms_eval"
+    with collector_paused_for_startup() as started:
+        if suite == "vision":
+            require_extra(("lmms_eval",), "vision")
+            prepared = None
         else:
-            results = _run_lm_eval(
-                model=model,
-                model_args=model_args,
-                tasks=selected,
-                limit=limit,
-                gen_kwargs=gen_kwargs,
-                output=output,
-                batch_size=batch_size,
-                seed=seed,
-                apply_chat_template=apply_chat_template,
-                confirm_run_unsafe_code=confirm_run_unsafe_code,
-                metadata=metadata,
-                log_samples=log_samples,
-                device=device,
-                prepared=prepared,
-                run=run,
+            prepared = _preflight_lm_eval(model, model_args, selected, metadata)
+        started()
+        with output_lock(output):
+            if prepared is None:
+                from fairreason_tasks.lmms_runner import run_lmms
+
+                results = run_lmms(
+                    model=model,
+                    model_args=model_args,
+                    tasks=selected,
+                    limit=limit,
+                    gen_kwargs=gen_kwargs,
+                    output=output,
+                    batch_size=batch_size,
+                    seed=seed,
+                    metadata=metadata,
+                    log_samples=log_samples,
+                )
+                harness = "lmms_eval"
+            else:
+                results = _run_lm_eval(
+                    model=model,
+                    model_args=model_args,
+                    tasks=selected,
+                    limit=limit,
+                    gen_kwargs=gen_kwargs,
+                    output=output,
+                    batch_size=batch_size,
+                    seed=seed,
+                    apply_chat_template=apply_chat_template,
+                    confirm_run_unsafe_code=confirm_run_unsafe_code,
+                    metadata=metadata,
+                    log_samples=log_samples,
+                    device=device,
+                    prepared=prepared,
+                    run=run,
+                )
+                harness = "lm_eval"
+            if not results:
+                return {}
+            if not results.get("results"):
+                raise ScoreError(f"{harness} returned no task results for {selected}")
+            payload = build_scores(
+                results, model=model, model_args=model_args, run=run, harness=harness, model_name=model_name
             )
-            harness = "lm_eval"
-        if not results:
-            return {}
-        if not results.get("results"):
-            raise ScoreError(f"{harness} returned no task results for {selected}")
-        payload = build_scores(
-            results, model=model, model_args=model_args, run=run, harness=harness, model_name=model_name
-        )
-        write_json_atomically(output / "scores.json", payload)
-    return payload
+            write_json_atomically(output / "scores.json", payload)
+        return payload
 
 
 def _parser() -> argparse.ArgumentParser:

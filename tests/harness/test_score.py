@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import math
 
@@ -41,6 +42,7 @@ def test_score_text_suite_end_to_end_on_a_tiny_model(
     )
     (tiny_model_dir / "fairreason.json").unlink()
     assert code == 0
+    assert gc.isenabled() and gc.get_freeze_count() == 0  # start-up's pause and freeze are undone
     scores = json.loads((output / "scores.json").read_text())
     assert scores["schema"] == "fairreason.scores/1"
     assert set(scores["tasks"]) >= set(harness_run.SUITES["text"])
