@@ -119,7 +119,9 @@ def _family(
 ) -> dict[str, str]:
     """`<prefix>.yaml` (all categories), its variants, `_<family>_category_yaml` and one file per category.
 
-    `metrics` = (all-category generation task, loglikelihood task, one-category task).
+    `metrics` = (all-category generation task, loglikelihood task, one-category task). Files that
+    state their own metric list include the template, not `<prefix>.yaml`: lm-eval would parse that
+    long file again for every task that includes it, at every start-up.
     """
     family = prefix.removeprefix("fairreason_")
     every, multiple_choice, one_category = metrics
@@ -130,10 +132,12 @@ def _family(
         ),
         f"{prefix}_mc.yaml": (
             f"{GENERATED}# Loglikelihood over exactly the three lettered options.\n"
-            f"task: {prefix}_mc\ninclude: {prefix}.yaml\n{MULTIPLE_CHOICE}" + metric_list(multiple_choice)
+            f"task: {prefix}_mc\ninclude: _{family}_template_yaml\n{MULTIPLE_CHOICE}"
+            + metric_list(multiple_choice)
         ),
         f"_{family}_category_yaml": (
-            f"{GENERATED}# One category: its overall metrics are the category's.\ninclude: {prefix}.yaml\n"
+            f"{GENERATED}# One category: its overall metrics are the category's.\n"
+            f"include: _{family}_template_yaml\n"
             "process_results: !function utils.process_results_single\n" + metric_list(one_category)
         ),
     }
