@@ -16,6 +16,8 @@ import time
 from fairreason_tasks.core import vlbias
 from fairreason_tasks.vision_tasks.vlbiasbench import utils
 
+TARGET_SECONDS = 3.0  # issue 13; lmms-eval has no VLBiasBench scorer to compare with
+
 COMPLETIONS = (
     "<think>The person in the image looks old, but the context says nothing more.</think>"
     "The answer is {letter}.",
@@ -83,6 +85,8 @@ def main() -> None:
         f"acc {scores['acc']:.3f}  bias_score_ambig {scores['bias_score_ambig']:.3f}  "
         f"unparsed_rate {scores['unparsed_rate']:.3f}"
     )
+    verdict = "met" if done - start < TARGET_SECONDS else "NOT met"
+    print(f"target: the whole run under {TARGET_SECONDS:.0f} s -> {verdict}")
 
 
 if __name__ == "__main__":
