@@ -368,37 +368,29 @@ def score(
         else:
             prepared = _preflight_lm_eval(model, model_args, selected, metadata)
         started()
+        # what both harness runners take; lm-eval's also gets the preflight's work and the run record
+        shared = {
+            "model": model,
+            "model_args": model_args,
+            "tasks": selected,
+            "limit": limit,
+            "gen_kwargs": gen_kwargs,
+            "output": output,
+            "batch_size": batch_size,
+            "seed": seed,
+            "metadata": metadata,
+            "log_samples": log_samples,
+        }
         with output_lock(output):
             if prepared is None:
                 from fairreason_tasks.lmms_runner import run_lmms
 
-                results = run_lmms(
-                    model=model,
-                    model_args=model_args,
-                    tasks=selected,
-                    limit=limit,
-                    gen_kwargs=gen_kwargs,
-                    output=output,
-                    batch_size=batch_size,
-                    seed=seed,
-                    metadata=metadata,
-                    log_samples=log_samples,
-                )
-                harness = "lmms_eval"
+                results, harness = run_lmms(**shared), "lmms_eval"
             else:
                 results = _run_lm_eval(
-                    model=model,
-                    model_args=model_args,
-                    tasks=selected,
-                    limit=limit,
-                    gen_kwargs=gen_kwargs,
-                    output=output,
-                    batch_size=batch_size,
-                    seed=seed,
+                    **shared,
                     apply_chat_template=apply_chat_template,
                     confirm_run_unsafe_code=confirm_run_unsafe_code,
-                    metadata=metadata,
-                    log_samples=log_samples,
                     device=device,
                     prepared=prepared,
                     run=run,
